@@ -1,0 +1,119 @@
+"""``koito-import``: the command line.
+
+Exit codes, the same for every command: 0 done; 1 an unexpected failure; 2 a file could not be
+read (nothing was written for it); 3 the database is unreachable; 4 the database was refused
+(not Koito v0.1.x). Errors are one line on stderr, never a traceback, never a password.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from koito_assets.settings import SettingsError, get_settings
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_UNREADABLE = 2
+EXIT_UNREACHABLE = 3
+EXIT_REFUSED = 4
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from koito_assets.db.bootstrap import prepare_database
+    from koito_assets.db.connection import mask_url, open_database
+
+    settings = get_settings()
+    with open_database(settings) as url:
+        report = prepare_database(url, settings)
+        what = []
+        if report.koito_applied:
+            what.append(f"Koito migrations {report.koito_applied}")
+        if report.import_applied:
+            what.append(f"koito_import migrations {report.import_applied}")
+        if report.created_default_user:
+            what.append(f"default user {settings.default_username!r}")
+        print(f"{mask_url(url)}: " + ("applied " + ", ".join(what) if what else "up to date"))
+    return EXIT_OK
+
+
+def _cmd_db_url(args: argparse.Namespace) -> int:
+    from koito_assets.db.bootstrap import prepare_database
+    from koito_assets.db.connection import open_database
+
+    settings = get_settings()
+    with open_database(settings) as url:
+        prepare_database(url, settings)
+        print(url)
+    return EXIT_OK
+
+
+def _cmd_parse(args: argparse.Namespace) -> int:
+    from koito_assets.sources.summary import run_parse_command
+
+    return run_parse_command(args.path, as_json=args.json, settings=get_settings())
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    from koito_assets.defs.imports.run import run_import_command
+
+    return run_import_command(args.paths, as_json=args.json, settings=get_settings())
+
+
+def _cmd_images(args: argparse.Namespace) -> int:
+    from koito_assets.enrich.backfill import run_images_command
+
+    return run_images_command(as_json=args.json, download=args.download, settings=get_settings())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="koito-import",
+        description="Import listening history exports into a Koito database on PostgreSQL.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, handler: Callable[[argparse.Namespace], int], help_: str):
+        sub = commands.add_parser(name, help=help_, description=help_)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    add("migrate", _cmd_migrate, "bring the database to Koito v0.1.x plus koito_import, then exit")
+    add("db-url", _cmd_db_url, "print the database URL in use (starts the embedded server if needed)")
+    parse = add("parse", _cmd_parse, "dry run: read an export file and report what would be imported")
+    parse.add_argument("path")
+    parse.add_argument("--json", action="store_true", help="print one JSON object")
+    imp = add("import", _cmd_import, "import export files through the asset graph, in-process")
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument("--json", action="store_true", help="print one JSON object")
+    images = add("images", _cmd_images, "run the image backfill once")
+    images.add_argument("--json", action="store_true", help="print one JSON object")
+    images.add_argument("--download", action="store_true", help="also download into image_cache/")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from koito_assets.db.connection import DatabaseUnreachable
+    from koito_assets.db.migrate import MigrationRefused
+    from koito_assets.db.users import NoImportUser
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except DatabaseUnreachable as exc:
+        print(f"koito-import: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except (MigrationRefused, NoImportUser) as exc:
+        print(f"koito-import: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except SettingsError as exc:
+        print(f"koito-import: configuration: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("koito-import: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

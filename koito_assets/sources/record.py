@@ -1,0 +1,75 @@
+"""The normalised scrobble every source yields, and the closed set of reasons to skip one.
+
+``Scrobble`` mirrors Koito's submit options (spec §2.1). It is a NamedTuple because a history
+has millions of them: cheap to build, cheap to hand to COPY. Absent values are empty: ``""`` for
+text, ``()`` for lists, ``None`` for MBIDs, ``0`` for an unknown duration. MBIDs are lower-case
+canonical UUID strings and never the nil UUID (that means "absent" everywhere in Koito).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import NamedTuple
+
+
+class KoitoAlias(NamedTuple):
+    alias: str
+    source: str
+    is_primary: bool
+
+
+class KoitoEntity(NamedTuple):
+    """An artist, album or track as a Koito export describes it (spec §4)."""
+
+    mbid: str | None
+    aliases: tuple[KoitoAlias, ...]
+    image_url: str = ""
+    various_artists: bool = False  # albums only
+    duration_s: int = 0  # tracks only
+
+
+class KoitoListen(NamedTuple):
+    """The pre-resolved entities of one Koito-export listen; artists in export order (0 = primary)."""
+
+    track: KoitoEntity
+    album: KoitoEntity
+    artists: tuple[KoitoEntity, ...]
+
+
+class Scrobble(NamedTuple):
+    listened_at: int  # unix seconds, UTC, floored to whole seconds
+    artist: str  # the raw artist string (Koito's opts.Artist)
+    track: str
+    album: str = ""  # "" = none (Koito then names the album after the track)
+    artist_names: tuple[str, ...] = ()  # explicit artist list (Koito's ArtistNames)
+    artist_mbids: tuple[str, ...] = ()
+    artist_mbid_mappings: tuple[tuple[str, str], ...] = ()  # (credit name, artist MBID)
+    recording_mbid: str | None = None
+    release_mbid: str | None = None
+    release_group_mbid: str | None = None
+    duration_s: int = 0  # 0 = unknown
+    client: str = ""  # "" is stored as NULL
+    position: str = ""  # where in the file: "record 12", "listens/2024/3.jsonl line 7"
+    koito: KoitoListen | None = None  # only for Koito exports
+
+
+class SkipReason(str, Enum):
+    """Why a record was not imported. A closed set: reports count by these values."""
+
+    NOT_A_PLAY = "not_a_play"  # Spotify: fails the configured play rule
+    PODCAST_OR_AUDIOBOOK = "podcast_or_audiobook"
+    INCOGNITO = "incognito"
+    MISSING_ARTIST = "missing_artist"
+    MISSING_TITLE = "missing_title"
+    OUTSIDE_TIME_WINDOW = "outside_time_window"
+    UNPARSABLE_TIME = "unparsable_time"
+    NOW_PLAYING = "now_playing"
+    MALFORMED_RECORD = "malformed_record"
+
+
+class Skipped(NamedTuple):
+    """A record that was read but not accepted, with where it was and why."""
+
+    reason: SkipReason
+    position: str
+    detail: str = ""
