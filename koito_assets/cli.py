@@ -62,7 +62,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_images(args: argparse.Namespace) -> int:
-    from koito_assets.enrich.backfill import run_images_command
+    from koito_assets.defs.images.run import run_images_command
 
     return run_images_command(as_json=args.json, download=args.download, settings=get_settings())
 

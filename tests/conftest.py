@@ -19,6 +19,7 @@ from psycopg import sql
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.embedded import EmbeddedServer
 from koito_assets.settings import Settings
+from tests.fakes.fixtures import *  # noqa: F401,F403  (fake MusicBrainz and image providers)
 
 _counter = itertools.count()
 

@@ -19,6 +19,10 @@ from koito_assets.db.connection import open_database
 from koito_assets.settings import get_settings
 
 
+# Dagster pool of every step that writes the Koito database; its limit lives in dagster.yaml.
+DB_POOL = "koito_db"
+
+
 class KoitoDatabase(dg.ConfigurableResource):
     """A pool of connections to the Koito database, opened for a step and closed after it."""
 
@@ -39,9 +43,12 @@ class KoitoDatabase(dg.ConfigurableResource):
         try:
             url = self.url or stack.enter_context(open_database(get_settings()))
             prepare_database(url, get_settings())
+            # autocommit: every write says where its transaction starts and ends
+            # (``with conn.transaction()``); check: a server restart costs a reconnect, not a step.
             pool = ConnectionPool(
                 url, min_size=1, max_size=self.max_size, open=False,
-                kwargs={"application_name": "koito-assets"},
+                kwargs={"application_name": "koito-assets", "autocommit": True},
+                check=ConnectionPool.check_connection,
             )
             pool.open(wait=True, timeout=30)
         except BaseException:
@@ -65,6 +72,6 @@ class KoitoDatabase(dg.ConfigurableResource):
 
     @contextmanager
     def connection(self) -> Iterator[psycopg.Connection]:
-        """A pooled connection: commit on a clean exit, rollback on an exception."""
+        """A pooled autocommit connection; wrap writes in ``conn.transaction()``."""
         with self.pool.connection() as conn:
             yield conn

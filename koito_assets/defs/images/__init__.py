@@ -1,0 +1,1 @@
+"""The images domain: the deferred image backfill, its job and its schedule."""
