@@ -40,12 +40,36 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 def _cmd_db_url(args: argparse.Namespace) -> int:
     from koito_assets.db.bootstrap import prepare_database
-    from koito_assets.db.connection import open_database
+    from koito_assets.db.connection import EMBEDDED_KOITO_DB, ensure_database
+    from koito_assets.db.embedded import EmbeddedServer
 
     settings = get_settings()
-    with open_database(settings) as url:
-        prepare_database(url, settings)
-        print(url)
+    if settings.database_url:
+        prepare_database(settings.database_url, settings)
+        print(settings.database_url)
+        return EXIT_OK
+    server = EmbeddedServer(settings.embedded_data_dir)
+    server.start()
+    ensure_database(server.url(), EMBEDDED_KOITO_DB)
+    url = server.url(EMBEDDED_KOITO_DB)
+    prepare_database(url, settings)
+    server.detach()  # keep it running for psql; `koito-import db-stop` stops it
+    print(url)
+    print("koito-import: the embedded server keeps running; `koito-import db-stop` stops it", file=sys.stderr)
+    return EXIT_OK
+
+
+def _cmd_db_stop(args: argparse.Namespace) -> int:
+    from koito_assets.db.embedded import EmbeddedServer
+
+    settings = get_settings()
+    if settings.database_url:
+        print("koito-import: KOITO_DATABASE_URL is set; there is no embedded server to stop", file=sys.stderr)
+        return EXIT_OK
+    server = EmbeddedServer(settings.embedded_data_dir)
+    server.start()
+    stopped = server.stop()
+    print("embedded server stopped" if stopped else "embedded server still in use by another process; left running")
     return EXIT_OK
 
 
@@ -81,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("migrate", _cmd_migrate, "bring the database to Koito v0.1.x plus koito_import, then exit")
     add("db-url", _cmd_db_url, "print the database URL in use (starts the embedded server if needed)")
+    add("db-stop", _cmd_db_stop, "stop the embedded server unless another process is using it")
     parse = add("parse", _cmd_parse, "dry run: read an export file and report what would be imported")
     parse.add_argument("path")
     parse.add_argument("--json", action="store_true", help="print one JSON object")

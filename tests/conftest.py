@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,12 +82,16 @@ def pg_server(tmp_path_factory, test_settings) -> Iterator[PgServer]:
         with PostgresContainer("postgres:16", driver=None) as container:
             yield PgServer(container.get_connection_url())
         return
-    server = EmbeddedServer(Path(tmp_path_factory.mktemp("pg")) / "data")
+    # Not under pytest's basetemp: a later pytest session prunes old basetemps, which would
+    # delete the data directory under a server another session is still using.
+    root = Path(tempfile.mkdtemp(prefix="koito-test-pg-"))
+    server = EmbeddedServer(root / "data")
     server.start()
     try:
         yield PgServer(server.url())
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

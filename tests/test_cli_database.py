@@ -51,14 +51,25 @@ def test_foreign_database_is_refused_with_exit_4(empty_db_url: str, tmp_path: Pa
     assert "not a Koito database" in result.stderr and "Traceback" not in result.stderr
 
 
+def _server_running(config: Path) -> bool:
+    pid_file = config / "postgres" / "postmaster.pid"
+    return pid_file.exists() and psutil.pid_exists(int(pid_file.read_text().split()[0]))
+
+
 def test_embedded_default_starts_migrates_and_stops_postgres(tmp_path: Path):
     config = tmp_path / "koito"
-    result = run_cli("db-url", env={"KOITO_CONFIG_DIR": str(config)})
+    env = {"KOITO_CONFIG_DIR": str(config)}
+    result = run_cli("migrate", env=env)
     assert result.returncode == 0, result.stderr
-    url = result.stdout.strip()
+    assert not _server_running(config)  # the CLI was the only user, so it stopped the server
+
+    shown = run_cli("db-url", env=env)
+    assert shown.returncode == 0, shown.stderr
+    url = shown.stdout.strip()
     assert url.startswith("postgresql://postgres@/koito?host=")
-    pid_file = config / "postgres" / "postmaster.pid"
-    # the CLI was the only user, so it stopped the server on its way out
-    assert not pid_file.exists() or not psutil.pid_exists(int(pid_file.read_text().split()[0]))
-    again = run_cli("migrate", env={"KOITO_CONFIG_DIR": str(config)})
-    assert again.returncode == 0 and "up to date" in again.stdout
+    assert _server_running(config)  # db-url leaves it running for psql
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM goose_db_version").fetchone()[0] == 6
+    stopped = run_cli("db-stop", env=env)
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not _server_running(config)

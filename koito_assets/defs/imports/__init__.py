@@ -1,0 +1,1 @@
+"""The import domain: export files → staged scrobbles → resolved keys → listens."""

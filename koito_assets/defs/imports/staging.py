@@ -1,0 +1,113 @@
+"""Staging one export file: stream its records into PostgreSQL with COPY, in one transaction.
+
+Accepted records go to ``staged_scrobbles`` (slim rows; the full record only for the first
+occurrence of each lookup key), rejected ones to ``skipped_records`` with their reason. The
+caller's transaction makes a file all-or-nothing: a corrupt container discovered at its last
+byte rolls back everything this file staged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import psycopg
+
+from koito_assets.catalog.lookup_key import lookup_key
+from koito_assets.sources import Export
+from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Scrobble, Skipped
+
+# Skip counts are always complete (export.stats); the rows that say where and why are capped so
+# a file of mostly podcasts cannot make memory grow with its size.
+MAX_SKIPPED_ROWS = 10_000
+
+
+def encode_record(record: Scrobble) -> str:
+    """The record as JSON (NamedTuples become objects/arrays) for the payload column."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def _entity(raw: list) -> KoitoEntity:
+    mbid, aliases, *rest = raw
+    return KoitoEntity(mbid, tuple(KoitoAlias(*a) for a in aliases), *rest)
+
+
+def decode_record(raw: list) -> Scrobble:
+    """Rebuild a Scrobble from :func:`encode_record`'s JSON (already parsed)."""
+    record = Scrobble(*raw)
+    koito = record.koito
+    return record._replace(
+        artist_names=tuple(record.artist_names),
+        artist_mbids=tuple(record.artist_mbids),
+        artist_mbid_mappings=tuple(tuple(m) for m in record.artist_mbid_mappings),
+        koito=None if koito is None else KoitoListen(
+            _entity(koito[0]), _entity(koito[1]), tuple(_entity(a) for a in koito[2])
+        ),
+    )
+
+
+@dataclass
+class StagingResult:
+    accepted: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    unique_keys: int = 0
+    first_listened_at: int | None = None
+    last_listened_at: int | None = None
+    preview: list[Scrobble] = field(default_factory=list)
+
+
+def stage_export(
+    conn: psycopg.Connection,
+    file_id: int,
+    export: Export,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+    preview_rows: int = 8,
+) -> StagingResult:
+    """Replace the file's staged and skipped rows with what ``export`` yields. One transaction is the caller's."""
+    conn.execute("DELETE FROM koito_import.staged_scrobbles WHERE file_id = %s", (file_id,))
+    conn.execute("DELETE FROM koito_import.skipped_records WHERE file_id = %s", (file_id,))
+    result = StagingResult()
+    skipped_rows: list[tuple] = []
+    seen_keys: set[str] = set()
+    first = last = None
+    with conn.cursor() as cur, cur.copy(
+        "COPY koito_import.staged_scrobbles "
+        "(file_id, seq, lookup_key, listened_at, client, duration_s, payload) FROM STDIN"
+    ) as copy:
+        seq = 0
+        for item in export:
+            if isinstance(item, Skipped):
+                if len(skipped_rows) < MAX_SKIPPED_ROWS:
+                    skipped_rows.append((file_id, item.position, item.reason.value, item.detail))
+                continue
+            key = lookup_key(item)
+            payload = None
+            if key not in seen_keys:
+                seen_keys.add(key)
+                payload = encode_record(item)
+            ts = item.listened_at
+            first = ts if first is None or ts < first else first
+            last = ts if last is None or ts > last else last
+            copy.write_row((
+                file_id, seq, key, datetime.fromtimestamp(ts, timezone.utc),
+                item.client or None, item.duration_s, payload,
+            ))
+            if len(result.preview) < preview_rows:
+                result.preview.append(item)
+            seq += 1
+            if on_progress is not None and seq % 50_000 == 0:
+                on_progress(seq)
+        result.accepted = seq
+    if skipped_rows:
+        with conn.cursor() as cur, cur.copy(
+            "COPY koito_import.skipped_records (file_id, position, reason, detail) FROM STDIN"
+        ) as copy:
+            for row in skipped_rows:
+                copy.write_row(row)
+    result.skipped = dict(export.stats.skipped)
+    result.unique_keys = len(seen_keys)
+    result.first_listened_at, result.last_listened_at = first, last
+    return result

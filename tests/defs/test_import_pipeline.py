@@ -1,0 +1,135 @@
+"""The four import assets on real PostgreSQL: counts, checks, idempotence, lifecycle, bad input, orphans."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from koito_assets import settings as settings_module
+from koito_assets.db.resource import KoitoDatabase
+from koito_assets.defs.imports.assets import IMPORT_ASSETS
+from koito_assets.defs.imports.partitions import export_files
+from tests.defs.exports import sample_scrobbles, write_maloja
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path))
+    settings_module.get_settings.cache_clear()
+    yield tmp_path
+    settings_module.get_settings.cache_clear()
+
+
+def materialize(db_url: str, file_key: str, instance: dg.DagsterInstance, selection=None):
+    instance.add_dynamic_partitions(export_files.name, [file_key])
+    return dg.materialize(
+        IMPORT_ASSETS, partition_key=file_key, instance=instance, selection=selection,
+        resources={"db": KoitoDatabase(url=db_url)}, raise_on_error=False,
+    )
+
+
+def _metadata(result, node: str) -> dict:
+    return {k: v.value for k, v in result.asset_materializations_for_node(node)[0].metadata.items()}
+
+
+def _count(url: str, sql: str, params=()) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def test_a_file_in_the_import_folder_is_imported_checked_and_moved(db_url, config_dir):
+    path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize(db_url, path.name, instance)
+    assert result.success
+    assert all(check.passed for check in result.get_asset_check_evaluations())
+    assert len(result.get_asset_check_evaluations()) == 3
+    raw = _metadata(result, "raw_scrobbles")
+    assert (raw["format"], raw["records"], raw["accepted"], raw["skipped"]) == ("maloja", 8, 8, 0)
+    keys = _metadata(result, "unique_entity_keys")
+    assert (keys["unique_keys"], keys["cache_hits"]) == (5, 0)
+    resolved = _metadata(result, "resolved_lookup")
+    assert (resolved["artists_created"], resolved["albums_created"], resolved["tracks_created"]) == (4, 3, 5)
+    loaded = _metadata(result, "listens_loaded")
+    assert (loaded["listens_inserted"], loaded["duplicates_ignored"]) == (7, 1)
+
+    assert _count(db_url, "SELECT count(*) FROM listens WHERE user_id = 1 AND client = 'maloja'") == 7
+    assert not path.exists()
+    assert (config_dir / "import_complete" / path.name).is_file()
+    with psycopg.connect(db_url) as conn:
+        status, listens = conn.execute(
+            "SELECT status, listens_inserted FROM koito_import.import_files WHERE file_key = %s", (path.name,)
+        ).fetchone()
+        assert (status, listens) == ("complete", 7)
+        staged = conn.execute("SELECT count(*) FROM koito_import.staged_scrobbles").fetchone()[0]
+        assert staged == 0  # staging is emptied once the file is complete
+
+
+def test_re_materialising_a_partition_adds_nothing_and_hits_the_cache(db_url, config_dir):
+    path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize(db_url, path.name, instance).success
+        again = materialize(db_url, path.name, instance)  # the file now lives in import_complete/
+    assert again.success
+    assert _metadata(again, "unique_entity_keys")["cache_hits"] == 5
+    assert _metadata(again, "resolved_lookup")["artists_created"] == 0
+    assert _metadata(again, "listens_loaded")["listens_inserted"] == 0
+    assert _metadata(again, "listens_loaded")["duplicates_ignored"] == 8
+    assert _count(db_url, "SELECT count(*) FROM listens") == 7
+    assert _count(db_url, "SELECT count(*) FROM artists") == 4
+
+
+def test_a_corrupt_file_fails_alone_writes_nothing_and_stays(db_url, config_dir):
+    good = write_maloja(config_dir / "import" / "maloja_export_good.json", sample_scrobbles())
+    bad = config_dir / "import" / "maloja_export_bad.json"
+    bad.write_text(good.read_text()[:-40])  # truncated JSON
+    with dg.DagsterInstance.ephemeral() as instance:
+        failed = materialize(db_url, bad.name, instance)
+        assert not failed.success
+        ok = materialize(db_url, good.name, instance)
+    assert ok.success
+    assert bad.exists()
+    with psycopg.connect(db_url) as conn:
+        status, error = conn.execute(
+            "SELECT status, error FROM koito_import.import_files WHERE file_key = %s", (bad.name,)
+        ).fetchone()
+        staged = conn.execute(
+            "SELECT count(*) FROM koito_import.staged_scrobbles s JOIN koito_import.import_files f "
+            "ON f.id = s.file_id WHERE f.file_key = %s", (bad.name,)
+        ).fetchone()[0]
+    assert status == "failed" and bad.name in error
+    assert staged == 0
+    assert _count(db_url, "SELECT count(*) FROM listens") == 7
+
+
+def test_entities_deleted_by_koitos_orphan_cleanup_before_loading_are_resolved_again(db_url, config_dir):
+    path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
+    with dg.DagsterInstance.ephemeral() as instance:
+        first = materialize(db_url, path.name, instance, selection=IMPORT_ASSETS[:3])
+        assert first.success
+        assert _count(db_url, "SELECT count(*) FROM tracks") == 5
+        with psycopg.connect(db_url, autocommit=True) as conn:  # Koito's CleanOrphanedEntries (spec §6)
+            conn.execute("DELETE FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id)")
+            conn.execute("DELETE FROM releases r WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.release_id = r.id)")
+            conn.execute("DELETE FROM artists a WHERE NOT EXISTS (SELECT 1 FROM artist_tracks at WHERE at.artist_id = a.id)")
+        assert _count(db_url, "SELECT count(*) FROM koito_import.track_lookup") == 0
+        second = materialize(db_url, path.name, instance, selection=IMPORT_ASSETS[3:])
+    assert second.success, second
+    assert _metadata(second, "listens_loaded")["listens_inserted"] == 7
+    assert all(check.passed for check in second.get_asset_check_evaluations())
+    assert _count(db_url, "SELECT count(*) FROM artists") == 4
+
+
+def test_a_file_outside_the_import_folder_is_left_where_it_is(db_url, config_dir, tmp_path):
+    path = write_maloja(tmp_path / "elsewhere" / "maloja_export_2.json", sample_scrobbles())
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        from koito_assets.defs.imports import ledger
+
+        ledger.register_file(conn, path.name, path)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize(db_url, path.name, instance).success
+    assert path.exists()

@@ -1,0 +1,94 @@
+"""The import-folder sensor: new, changed, unchanged and removed files, and a big folder in one tick."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import dagster as dg
+import psycopg
+import pytest
+
+from koito_assets import settings as settings_module
+from koito_assets.db.resource import KoitoDatabase
+from koito_assets.defs.imports import ledger
+from koito_assets.defs.imports.sensors import import_folder_sensor
+
+
+@pytest.fixture
+def import_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path))
+    settings_module.get_settings.cache_clear()
+    folder = tmp_path / "import"
+    folder.mkdir()
+    yield folder
+    settings_module.get_settings.cache_clear()
+
+
+def tick(db_url: str, instance: dg.DagsterInstance):
+    db = KoitoDatabase(url=db_url)
+    with dg.build_sensor_context(instance=instance, resources={"db": db}) as context:
+        return import_folder_sensor(context)
+
+
+def _requested(result) -> list[str]:
+    assert isinstance(result, dg.SensorResult), result
+    added = result.dynamic_partitions_requests[0].partition_keys
+    assert sorted(added) == sorted(r.partition_key for r in result.run_requests)
+    return sorted(r.partition_key for r in result.run_requests)
+
+
+def _record_done(db_url: str, path: Path) -> None:
+    """What an import run leaves in the ledger for this version of the file."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        ledger.register_file(conn, path.name, path)
+        ledger.update_file(conn, path.name, status="complete")
+
+
+def test_new_files_become_partitions_and_runs_in_one_tick(db_url, import_dir):
+    for name in ("maloja_export_a.json", "recenttracks-me-1.json"):
+        (import_dir / name).write_text("{}")
+    (import_dir / ".hidden").write_text("x")
+    (import_dir / "subdir").mkdir()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = tick(db_url, instance)
+    assert _requested(result) == ["maloja_export_a.json", "recenttracks-me-1.json"]
+    keys = {r.run_key for r in result.run_requests}
+    assert len(keys) == 2 and all(k.startswith(("maloja", "recent")) for k in keys)
+
+
+def test_unchanged_files_are_not_requested_again_and_changed_ones_are(db_url, import_dir):
+    done = import_dir / "maloja_export_a.json"
+    done.write_text('{"scrobbles": []}')
+    _record_done(db_url, done)
+    failed = import_dir / "maloja_export_b.json"
+    failed.write_text("{broken")
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        ledger.register_file(conn, failed.name, failed)
+        ledger.mark_failed(conn, failed.name, "truncated JSON")
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert isinstance(tick(db_url, instance), dg.SkipReason)
+        failed.write_text('{"scrobbles": [] }')  # the user fixed the file: new size, new mtime
+        os.utime(failed, ns=(time.time_ns(), time.time_ns() + 1_000_000))
+        assert _requested(tick(db_url, instance)) == ["maloja_export_b.json"]
+
+
+def test_removed_files_are_not_requested(db_url, import_dir):
+    path = import_dir / "maloja_export_a.json"
+    path.write_text("{}")
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert _requested(tick(db_url, instance)) == ["maloja_export_a.json"]
+        path.unlink()
+        assert isinstance(tick(db_url, instance), dg.SkipReason)
+
+
+def test_a_folder_of_5000_files_is_handled_in_one_tick_under_5_seconds(db_url, import_dir):
+    for i in range(5000):
+        (import_dir / f"maloja_export_{i:05d}.json").write_text("{}")
+    with dg.DagsterInstance.ephemeral() as instance:
+        started = time.perf_counter()
+        result = tick(db_url, instance)
+        elapsed = time.perf_counter() - started
+    assert len(_requested(result)) == 5000
+    assert elapsed < 5.0, elapsed
