@@ -74,12 +74,16 @@ LIMIT %(limit)s
 """
 
 _DUE_ALBUMS = """
-SELECT r.id, r.title, r.musicbrainz_id::text,
-       coalesce((SELECT array_agg(a.name ORDER BY ar.is_primary DESC, a.name)
-                 FROM artist_releases ar JOIN artists_with_name a ON a.id = ar.artist_id
-                 WHERE ar.release_id = r.id), '{}')
+SELECT r.id, r.title, r.musicbrainz_id::text, coalesce(n.names, '{}')
 FROM releases_with_title r
 LEFT JOIN koito_import.image_due d ON d.release_id = r.id
+-- one grouped pass over artist_releases: a correlated subquery would scan it once per release
+-- (Koito has no index on artist_releases that starts with release_id)
+LEFT JOIN (
+    SELECT ar.release_id, array_agg(a.name ORDER BY ar.is_primary DESC, a.name) AS names
+    FROM artist_releases ar JOIN artists_with_name a ON a.id = ar.artist_id
+    GROUP BY ar.release_id
+) n ON n.release_id = r.id
 WHERE r.image IS NULL AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= %(now)s)
 ORDER BY r.id
 LIMIT %(limit)s

@@ -17,13 +17,16 @@ from koito_assets.settings import Settings, get_settings
 class ImagesConfig(dg.Config):
     download: bool = False  # also write the files into image_cache/ (KOITO_FETCH_IMAGES_DURING_IMPORT does too)
     limit: int = 100_000  # at most this many entities per run
+    workers: int = 8  # lookups in flight; each provider still keeps its own rate limit
 
 
-def run_backfill(db_conn, settings: Settings, *, download: bool, limit: int) -> BackfillReport:
+def run_backfill(
+    db_conn, settings: Settings, *, download: bool, limit: int, workers: int = 8
+) -> BackfillReport:
     """One backfill over the due entities, with the chain and cache Koito's variables configure."""
-    finder = image_finder_from_settings(settings)
+    finder = image_finder_from_settings(settings, max_concurrency=workers)
     cache = image_cache_from_settings(settings) if download or settings.fetch_images_during_import else None
-    return backfill_images(db_conn, settings, finder, cache=cache, limit=limit)
+    return backfill_images(db_conn, settings, finder, cache=cache, limit=limit, workers=workers)
 
 
 def _provider_table(report: BackfillReport) -> dg.MetadataValue:
@@ -44,7 +47,9 @@ def images_backfilled(
     context: dg.AssetExecutionContext, config: ImagesConfig, db: KoitoDatabase
 ) -> dg.MaterializeResult:
     with db.connection() as conn:
-        report = run_backfill(conn, get_settings(), download=config.download, limit=config.limit)
+        report = run_backfill(
+            conn, get_settings(), download=config.download, limit=config.limit, workers=config.workers
+        )
     context.log.info(
         f"images: {report.checked} checked, {report.found} found, {report.missed} missed, "
         f"{report.failed} failed in {report.seconds:.1f} s"
