@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import psycopg
 
@@ -72,6 +71,7 @@ def stage_export(
     result = StagingResult()
     skipped_rows: list[tuple] = []
     seen_keys: set[str] = set()
+    keys_by_identity: dict[tuple, str] = {}
     first = last = None
     with conn.cursor() as cur, cur.copy(
         "COPY koito_import.staged_scrobbles "
@@ -83,18 +83,21 @@ def stage_export(
                 if len(skipped_rows) < MAX_SKIPPED_ROWS:
                     skipped_rows.append((file_id, item.position, item.reason.value, item.detail))
                 continue
-            key = lookup_key(item)
+            # Repeats of a song share their key inputs: hash the tuple instead of rebuilding the key.
+            identity = item[1:10] + (item.koito,)
+            key = keys_by_identity.get(identity)
             payload = None
+            if key is None:
+                key = keys_by_identity[identity] = lookup_key(item)
             if key not in seen_keys:
                 seen_keys.add(key)
                 payload = encode_record(item)
             ts = item.listened_at
-            first = ts if first is None or ts < first else first
-            last = ts if last is None or ts > last else last
-            copy.write_row((
-                file_id, seq, key, datetime.fromtimestamp(ts, timezone.utc),
-                item.client or None, item.duration_s, payload,
-            ))
+            if first is None or ts < first:
+                first = ts
+            if last is None or ts > last:
+                last = ts
+            copy.write_row((file_id, seq, key, ts, item.client or None, item.duration_s, payload))
             if len(result.preview) < preview_rows:
                 result.preview.append(item)
             seq += 1

@@ -8,6 +8,6 @@ SELECT
     ) AS unresolved_keys,
     (SELECT count(*) FROM koito_import.staged_scrobbles s
       LEFT JOIN koito_import.track_lookup tl ON tl.lookup_key = s.lookup_key
-      LEFT JOIN listens l ON l.track_id = tl.track_id AND l.listened_at = s.listened_at
+      LEFT JOIN listens l ON l.track_id = tl.track_id AND l.listened_at = to_timestamp(s.listened_at)
       WHERE s.file_id = %(file_id)s AND l.track_id IS NULL
     ) AS missing_listens

@@ -1,0 +1,159 @@
+"""Field parsers every format shares: MusicBrainz IDs and timestamps, with Koito's leniency.
+
+Each returns ``None`` for a value it cannot use, so a reader decides what that means for its format
+(an absent MBID, or an unparsable time).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime, timezone
+
+NIL_MBID = "00000000-0000-0000-0000-000000000000"
+MAX_UNIX = 253402300799  # 9999-12-31T23:59:59Z: the last second Python and PostgreSQL agree on
+MAX_DURATION_S = 2**31 - 1  # Koito stores durations in a 32-bit integer column
+
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
+# Last.fm prints dates as "02 Mar 2024, 17:57" (ghan.nl) or "02 Mar 2024 17:57" (lastfm-to-csv).
+_LASTFM_DATE = re.compile(r"([0-9]{1,2}) ([A-Za-z]{3}) ([0-9]{4}),? ([0-9]{1,2}):([0-9]{2})")
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value as a skip detail shows it: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_mbid(value: object) -> str | None:
+    """A MusicBrainz ID in canonical lower case; None for anything Go's uuid.Parse rejects, or nil."""
+    if value.__class__ is not str:
+        return None
+    # A history names the same artists and releases over and over: remember recent answers.
+    known = _known_mbids.get(value, _UNKNOWN)
+    if known is _UNKNOWN:
+        if len(_known_mbids) >= _KNOWN_MBIDS_MAX:
+            _known_mbids.clear()
+        known = _known_mbids[value] = _parse_mbid(value)
+    return known
+
+
+_UNKNOWN = object()
+_KNOWN_MBIDS_MAX = 1 << 14  # ~3 MB at most
+_known_mbids: dict[str, str | None] = {}
+
+
+def _parse_mbid(value: str) -> str | None:
+    size = len(value)
+    if size == 36:
+        candidate = value
+    elif size == 32 and _HEX32.fullmatch(value):
+        candidate = f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    elif size == 38 and value[0] == "{" and value[-1] == "}":
+        candidate = value[1:-1]
+    elif size == 45 and value[:9].lower() == "urn:uuid:":
+        candidate = value[9:]
+    else:
+        return None
+    if not _CANONICAL_UUID.fullmatch(candidate):
+        return None
+    candidate = candidate.lower()
+    return None if candidate == NIL_MBID else candidate
+
+
+def parse_mbids(values: object) -> tuple[str, ...]:
+    """The valid MBIDs of a list, in order and without repeats; anything else gives ()."""
+    if values.__class__ is not list:
+        return ()
+    found: list[str] = []
+    for value in values:
+        mbid = parse_mbid(value)
+        if mbid is not None and mbid not in found:
+            found.append(mbid)
+    return tuple(found)
+
+
+def unix_seconds(value: object) -> int | None:
+    """A JSON number of unix seconds, floored to whole seconds; None when not a usable time."""
+    kind = value.__class__
+    if kind is int:
+        seconds = value
+    elif kind is float and math.isfinite(value):
+        seconds = math.floor(value)
+    else:
+        return None
+    return seconds if 0 <= seconds <= MAX_UNIX else None
+
+
+def digits_seconds(value: object) -> int | None:
+    """Unix seconds written as a decimal string (Last.fm's ``uts``), or as a JSON number."""
+    if value.__class__ is str:
+        if not (value.isascii() and value.isdigit()) or len(value) > 12:
+            return None
+        value = int(value)
+    return unix_seconds(value)
+
+
+def iso_seconds(value: object, *, naive_is_utc: bool = False) -> int | None:
+    """An ISO 8601 / RFC 3339 time, floored to whole seconds.
+
+    Without an offset a time is unusable (RFC 3339 requires one), unless the format documents UTC,
+    as Spotify's account-data history does.
+    """
+    if value.__class__ is not str:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            if not naive_is_utc:
+                return None
+            moment = moment.replace(tzinfo=timezone.utc)
+        return unix_seconds(math.floor(moment.timestamp()))
+    except (ValueError, OverflowError):
+        return None
+
+
+def lastfm_date_seconds(value: object) -> int | None:
+    """Last.fm's printed UTC date ("02 Mar 2024, 17:57"), with English month names in any locale."""
+    if value.__class__ is not str:
+        return None
+    match = _LASTFM_DATE.fullmatch(value.strip())
+    if match is None:
+        return None
+    month = _MONTHS.get(match[2].lower())
+    if month is None:
+        return None
+    day, year, hour, minute = int(match[1]), int(match[3]), int(match[4]), int(match[5])
+    try:
+        moment = datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return unix_seconds(int(moment.timestamp()))
+
+
+def whole_number(value: object) -> int:
+    """A non-negative JSON number, floats floored; 0 for anything else (a count of ms, say)."""
+    kind = value.__class__
+    if kind is int:
+        return value if value > 0 else 0
+    if kind is float and math.isfinite(value) and value > 0:
+        return math.floor(value)
+    return 0
+
+
+def duration_seconds(value: object, *, per_second: int = 1) -> int:
+    """A track length from a JSON number of seconds (or of ms, ``per_second=1000``); 0 = unknown.
+
+    Integer division as in Koito; a length that does not fit Koito's 32-bit column is unknown.
+    """
+    seconds = whole_number(value) // per_second
+    return seconds if seconds <= MAX_DURATION_S else 0

@@ -1,0 +1,300 @@
+"""One JSON document read from a binary file through a bounded text window, a value at a time.
+
+Memory is one window (1 MiB) plus the largest single value (capped at 64 MiB), whatever the file
+size. Arrays of records, the bulk of every export, are decoded a stretch of ~64 KiB at a time by
+pydantic-core's ``from_json`` (Rust; installed with Dagster, through pydantic), about twice as fast
+as element by element; everything else, and any stretch that will not parse, goes through the
+standard library's C scanner, whose errors give exact byte offsets for a truncated or corrupt file.
+
+We do not use ijson: its C backend keeps a path string per nesting level, so memory grows with
+the square of the depth (a 100 KB file of nested brackets took 24 GB on this machine and was
+killed), and it decodes these records no faster than the C scanner.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterator
+from json import scanner
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from pydantic_core import from_json
+
+from koito_assets.sources.errors import ExportError
+
+CHUNK_BYTES = 1 << 20
+MAX_VALUE_CHARS = 64 << 20  # one record larger than this is not a listen; stop before memory goes
+LOOKAHEAD_CHARS = 1 << 16  # decode with this much text ahead, so only big values need a retry
+_NEAR_END = 16  # an error this close to the window's end may just be a value cut by the window
+_BATCH_CHARS = 1 << 16  # elements decoded together: bigger batches lose to the garbage collector
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUL_OR_SURROGATE_ESCAPE = re.compile(r"\\u(?:0000|[dD])")
+_OBJECT_START = re.compile(r'\{[ \t\n\r]*"[^"\\]*"')  # "{" up to the end of its first key
+_scan_once = scanner.make_scanner(json.JSONDecoder())
+
+
+class JsonStream:
+    """A cursor over one JSON document: walk objects and arrays, decode the values you want."""
+
+    def __init__(
+        self,
+        file: BinaryIO,
+        path: Path,
+        *,
+        chunk_bytes: int = CHUNK_BYTES,
+        max_value_chars: int = MAX_VALUE_CHARS,
+        lookahead_chars: int = LOOKAHEAD_CHARS,
+    ) -> None:
+        self._file = file
+        self._path = path
+        self._chunk_bytes = chunk_bytes
+        self._max_value_chars = max_value_chars
+        self._lookahead = lookahead_chars
+        self._decoder = codecs.getincrementaldecoder("utf-8")()
+        self._text = ""
+        self._pos = 0
+        self._text_start_byte = 0  # file offset of self._text[0]
+        self._consumed_chars = 0  # characters before self._text[0]
+        self._batch_blocked_until = 0  # no batch before this character: one failed there
+        self._bytes_read = 0
+        self._eof = False
+        self.escapes = False  # whether the window (or the one before) spells NUL or a surrogate
+        self._window_escapes = False
+        self._fill()
+        if self._text.startswith("\ufeff"):  # a UTF-8 byte-order mark, as Windows tools write
+            self._text = self._text[1:]
+            self._text_start_byte = len(codecs.BOM_UTF8)
+
+    # --- navigation -------------------------------------------------------------------------
+
+    def peek(self) -> str:
+        """The next character that is not whitespace, without consuming it; "" at the end."""
+        while True:
+            pos = _WHITESPACE.match(self._text, self._pos).end()
+            self._pos = pos
+            if pos < len(self._text):
+                return self._text[pos]
+            if self._eof:
+                return ""
+            self._fill()
+
+    def members(self) -> Iterator[str]:
+        """Walk the object starting here: yield each key; the caller consumes its value."""
+        self._expect("{")
+        if self.peek() == "}":
+            self._pos += 1
+            return
+        while True:
+            if self.peek() != '"':
+                raise self._unexpected("a key")
+            key = self._decode()
+            self._expect(":")
+            if self.peek() == "":
+                raise self._unexpected("a value")
+            yield key
+            if not self._after_element("}"):
+                return
+
+    def elements(self) -> Iterator[str]:
+        """Walk the array starting here: yield each element's first character; the caller
+        consumes the element."""
+        self._expect("[")
+        if self.peek() == "]":
+            self._pos += 1
+            return
+        while True:
+            first = self.peek()
+            if first == "":
+                raise self._unexpected("a value")
+            yield first
+            if not self._after_element("]"):
+                return
+
+    def items(self) -> Iterator[Any]:
+        """Decode the elements of the array starting here, in order (the hot path).
+
+        Once two elements show the text that joins them (say ``},\n  {"ts"``), the elements are
+        decoded a stretch at a time: the text up to the last such joint in the next stretch goes
+        to pydantic-core's ``from_json`` as one array, about twice as fast as element by element.
+        The parse can only succeed when the cut falls between elements (anywhere else leaves a
+        bracket or a string open), so the values are exactly the elements. A stretch that does
+        not parse (a joint inside an element, a lone surrogate, corrupt data) is decoded element
+        by element instead, with exact error positions.
+        """
+        self._expect("[")
+        if self.peek() == "]":
+            self._pos += 1
+            return
+        joint = None
+        while True:
+            if joint is not None:
+                batch = self._batch(joint)
+                if batch:
+                    yield from batch
+                    continue
+            value = self.value()
+            text, end = self._text, self._pos
+            # Find the delimiter before handing the value out, so a cut file never yields a
+            # cut value ("[1" of "[10]").
+            another = self._after_element("]")
+            if joint is None and another and self._text is text:
+                joint = _joint(text, end, self._pos)
+            yield value
+            if not another:
+                return
+
+    def value(self) -> Any:
+        """Decode the value starting here (bounded by the value cap)."""
+        if self.peek() == "":
+            raise self._unexpected("a value")
+        return self._decode()
+
+    def end(self) -> None:
+        """Require that nothing but whitespace follows the document."""
+        if self.peek() != "":
+            raise self._error(self._pos, "unexpected data after the JSON document")
+
+    def byte_offset(self) -> int:
+        """The file offset of the cursor, for messages."""
+        return self._byte_at(self._pos)
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _after_element(self, closer: str) -> bool:
+        """Consume the "," between elements (True: another follows) or the closer (False)."""
+        following = self.peek()
+        if following == ",":
+            self._pos += 1
+            return True
+        if following == closer:
+            self._pos += 1
+            return False
+        raise self._unexpected(f"',' or '{closer}'")
+
+    def _batch(self, joint: str) -> list[Any] | None:
+        """The whole elements before the last ``joint`` in the next stretch, or None."""
+        text = self._text
+        start = _WHITESPACE.match(text, self._pos).end()
+        if self._consumed_chars + start < self._batch_blocked_until:
+            return None
+        cut = text.rfind(joint, start, start + _BATCH_CHARS)
+        if cut <= start:
+            return None
+        try:
+            values = from_json("[" + text[start : cut + 1] + "]")
+        except ValueError:
+            self._batch_blocked_until = self._consumed_chars + cut + 1
+            return None
+        self._pos = cut + joint.index(",") + 1  # where the delimiter check leaves the cursor
+        return values
+
+    def _expect(self, char: str) -> None:
+        if self.peek() != char:
+            raise self._unexpected(f"'{char}'")
+        self._pos += 1
+
+    def _decode(self) -> Any:
+        """Decode the value at the cursor (which is on its first character) and step past it."""
+        while True:
+            text, pos = self._text, self._pos
+            if not self._eof and len(text) - pos < self._lookahead:
+                self._grow()
+                continue
+            try:
+                value, end = _scan_once(text, pos)
+            except StopIteration as stop:  # no value starts at stop.value: maybe a cut "tr|ue"
+                self._retry_or_fail(json.JSONDecodeError("Expecting value", text, stop.value))
+                continue
+            except json.JSONDecodeError as exc:
+                self._retry_or_fail(exc)
+                continue
+            except RecursionError:
+                raise self._error(pos, "JSON nested too deeply") from None
+            if end > len(text) - _NEAR_END and not self._eof:
+                self._grow()  # a number ending at the window's edge ("0.|5") may go on
+                continue
+            self._pos = end
+            return value
+
+    def _retry_or_fail(self, failure: json.JSONDecodeError) -> None:
+        """Read on when the failure may be the window cutting a value; else raise it."""
+        cut_by_window = failure.pos >= len(self._text) - _NEAR_END or failure.msg.startswith(
+            "Unterminated string"
+        )
+        if self._eof or not cut_by_window:
+            raise self._syntax_error(failure)
+        self._grow()
+
+    def _grow(self) -> None:
+        if len(self._text) - self._pos > self._max_value_chars:
+            raise self._error(
+                self._pos, f"one JSON value is larger than {self._max_value_chars:,} characters"
+            )
+        self._fill()
+
+    def _fill(self) -> None:
+        """Read the next chunk into the window, dropping the text already consumed."""
+        start = self._bytes_read
+        try:
+            data = self._file.read(self._chunk_bytes)
+        except OSError as exc:
+            raise ExportError(self._path, f"byte {start}", f"cannot read: {exc}") from None
+        self._bytes_read += len(data)
+        pending = len(self._decoder.getstate()[0])
+        try:
+            text = self._decoder.decode(data, final=not data)
+        except UnicodeDecodeError as exc:
+            raise ExportError(
+                self._path, f"byte {start - pending + exc.start}", "not UTF-8 text"
+            ) from None
+        consumed = self._text[: self._pos]
+        self._text_start_byte += _utf8_length(consumed)
+        self._consumed_chars += self._pos
+        self._text = self._text[self._pos :] + text
+        self._pos = 0
+        self._eof = not data
+        # A value decoded from the old window may still be on its way to the caller: keep its flag.
+        window_escapes = _has_escapes(self._text)
+        self.escapes = self._window_escapes or window_escapes
+        self._window_escapes = window_escapes
+
+    def _byte_at(self, pos: int) -> int:
+        return self._text_start_byte + _utf8_length(self._text[:pos])
+
+    def _error(self, pos: int, message: str) -> ExportError:
+        return ExportError(self._path, f"byte {self._byte_at(pos)}", message)
+
+    def _unexpected(self, wanted: str) -> ExportError:
+        found = self.peek()
+        if found == "":
+            return self._error(self._pos, f"truncated JSON (expected {wanted})")
+        return self._error(self._pos, f"invalid JSON (expected {wanted}, found {found!r})")
+
+    def _syntax_error(self, exc: json.JSONDecodeError) -> ExportError:
+        inside_string = exc.msg.startswith("Unterminated string")
+        if self._eof and (exc.pos >= len(self._text) or inside_string):
+            # The data stops mid-value: say where it stops.
+            reason = "it ends inside a string" if inside_string else exc.msg
+            return self._error(len(self._text), f"truncated JSON ({reason})")
+        return self._error(exc.pos, f"invalid JSON ({exc.msg})")
+
+
+def _joint(text: str, end: int, after_comma: int) -> str | None:
+    """The text joining two object elements, from the first's "}" through the second's first key."""
+    key = _OBJECT_START.match(text, _WHITESPACE.match(text, after_comma).end())
+    if key is None or text[end - 1 : end] != "}":
+        return None
+    return text[end - 1 : key.end()]
+
+
+def _has_escapes(text: str) -> bool:
+    """Whether JSON text spells a NUL ("\\u0000") or a surrogate ("\\ud83d"): the only ways to get
+    either into a decoded string, since raw control characters and raw surrogates are refused."""
+    return _NUL_OR_SURROGATE_ESCAPE.search(text) is not None
+
+
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))

@@ -1,0 +1,148 @@
+"""Koito's own export, version 1 (spec §4): listens with their artists, album and track resolved.
+
+``Scrobble.koito`` carries the exported entities as they are (artists in array order, position 0
+being the primary artist, since the export's ``is_primary`` is never set). For the lookup key
+and reports the Scrobble also gets: artist = the first artist's primary alias, track and album =
+their primary aliases, artist names = every artist's primary alias, the MBIDs (invalid or nil ones
+absent), the track duration and the exported client. ``listened_at`` is floored to whole seconds
+like every source (Koito's exports already are). Names come from primary aliases only, as in
+Koito, so a listen with no artists or whose first artist has no primary alias is skipped as
+``missing_artist`` (Koito panics or aborts the file); blank aliases are dropped (Koito's alias
+insert would reject them). The ``version`` must be "1"; a file whose version comes after its
+listens is only refused at the end of reading, like a truncated file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from koito_assets.sources.context import ReadContext
+from koito_assets.sources.errors import BadRecord, ExportError
+from koito_assets.sources.fields import duration_seconds, iso_seconds, parse_mbid, shown
+from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
+from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Skipped, SkipReason
+
+FORMAT = "koito"
+VERSION = "1"
+_NO_ENTITY = KoitoEntity(None, ())
+
+
+def read(path: Path, ctx: ReadContext) -> Iterator[Record]:
+    """Every listen of the export, in file order."""
+    version_seen = False
+    with open_json(path) as stream:
+        for key in stream.members():
+            if key == "version":
+                version = stream.value()
+                if version != VERSION:
+                    where = f"byte {stream.byte_offset()}"
+                    message = f"Koito export version {shown(version)}; we read version 1"
+                    raise ExportError(path, where, message)
+                version_seen = True
+            elif key == "listens" and stream.peek() == "[":
+                yield from numbered(stream, stream.items(), normalise, ctx)
+            else:
+                stream.value()
+        stream.end()
+    if not version_seen:
+        raise ExportError(path, "", "no version field: not a Koito export we read (version 1)")
+
+
+def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
+    """One exported listen as a Scrobble carrying its entities, or the reason it is skipped."""
+    if listen.__class__ is not dict:
+        raise BadRecord("a listen is not an object")
+    track = _entity(listen.get("track"), "track", ctx)
+    album = _entity(listen.get("album"), "album", ctx)
+    exported_artists = listen.get("artists")
+    if exported_artists is None:
+        exported_artists = []
+    elif exported_artists.__class__ is not list:
+        raise BadRecord("artists is not a list")
+    artists = tuple(_entity(artist, "artist", ctx) for artist in exported_artists)
+    client = ctx.text(listen.get("client"), "client")
+
+    listened_at = iso_seconds(listen.get("listened_at"))
+    if listened_at is None:
+        detail = f"listened_at {shown(listen.get('listened_at'))}"
+        return Skipped(SkipReason.UNPARSABLE_TIME, position, detail)
+    if not artists:
+        return Skipped(SkipReason.MISSING_ARTIST, position, "no artists")
+    artist_names = [_primary_alias(entity) for entity in artists]
+    if not artist_names[0]:
+        return Skipped(SkipReason.MISSING_ARTIST, position, "first artist has no primary alias")
+    title = _primary_alias(track)
+    if not title:
+        return Skipped(SkipReason.MISSING_TITLE, position)
+    if not ctx.after <= listened_at <= ctx.before:
+        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+
+    names = tuple(name for name in artist_names if name)
+    mbids = tuple(dict.fromkeys(entity.mbid for entity in artists if entity.mbid))
+    mappings = tuple(
+        (name, entity.mbid) for name, entity in zip(artist_names, artists) if name and entity.mbid
+    )
+    return new_scrobble(
+        (
+            listened_at,
+            artist_names[0],
+            title,
+            _primary_alias(album),
+            names,
+            mbids,
+            mappings,
+            track.mbid,
+            album.mbid,
+            None,
+            track.duration_s,
+            client,
+            position,
+            KoitoListen(track, album, artists),
+        )
+    )
+
+
+def _entity(value: Any, kind: str, ctx: ReadContext) -> KoitoEntity:
+    """An exported artist, album or track; a null one has no aliases (and so no name)."""
+    if value is None:
+        return _NO_ENTITY
+    if value.__class__ is not dict:
+        raise BadRecord(f"{kind} is not an object")
+    return KoitoEntity(
+        parse_mbid(value.get("mbid")),
+        _aliases(value.get("aliases"), kind, ctx),
+        ctx.optional_text(value.get("image_url"), "image_url"),
+        value.get("various_artists") is True,
+        duration_seconds(value.get("duration")),
+    )
+
+
+def _aliases(value: Any, kind: str, ctx: ReadContext) -> tuple[KoitoAlias, ...]:
+    """The exported aliases (``null`` when a Postgres export had none); blank ones are dropped."""
+    if value is None:
+        return ()
+    if value.__class__ is not list:
+        raise BadRecord(f"{kind} aliases is not a list")
+    aliases = []
+    for entry in value:
+        if entry.__class__ is not dict:
+            raise BadRecord(f"a {kind} alias is not an object")
+        alias = ctx.text(entry.get("alias"), "alias")
+        if alias and not alias.isspace():
+            source = ctx.optional_text(entry.get("source"), "alias source")
+            aliases.append(KoitoAlias(alias, source, entry.get("is_primary") is True))
+    return tuple(aliases)
+
+
+def _primary_alias(entity: KoitoEntity) -> str:
+    for alias in entity.aliases:
+        if alias.is_primary:
+            return alias.alias
+    return ""
+
+
+def looks_like(item: Any) -> bool:
+    """Whether the first element of ``listens`` is an exported listen (for detection)."""
+    return item.__class__ is dict and "listened_at" in item and ("track" in item or "artists" in item)

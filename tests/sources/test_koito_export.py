@@ -1,0 +1,112 @@
+"""Koito's own export, version 1 (spec §4): entities carried through, names from primary aliases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from koito_assets.sources import (
+    ExportError,
+    KoitoAlias,
+    KoitoEntity,
+    KoitoListen,
+    Scrobble,
+    Skipped,
+    SkipReason,
+)
+
+from .helpers import FIXTURES, by_position, read_all
+
+EXPORT = FIXTURES / "koito_export_2025-06-18.json"
+EXAMPLE_BAND = "b10bbbfc-cf9e-42e0-be17-e2c3e1d2600d"
+SHORELINE = "3f8f7a1a-2b7e-4c7e-9a4e-9e1d7b6c5a40"
+
+
+def test_listen_carries_the_exported_entities():
+    export, records = read_all(EXPORT)
+    assert export.format == "koito"
+    track = KoitoEntity(
+        mbid=None,
+        aliases=(
+            KoitoAlias("Tide (feat. Guest Singer)", "Canonical", True),
+            KoitoAlias("Tide", "MusicBrainz", False),
+        ),
+        duration_s=354,
+    )
+    album = KoitoEntity(
+        mbid=SHORELINE,
+        aliases=(KoitoAlias("Shoreline", "Canonical", True),),
+        image_url="https://cdn.example.org/cover.jpg",
+    )
+    artists = (
+        KoitoEntity(
+            mbid=EXAMPLE_BAND,
+            aliases=(
+                KoitoAlias("Example Band", "Canonical", True),
+                KoitoAlias("The Example Band", "MusicBrainz", False),
+            ),
+            image_url="https://cdn.example.org/a.jpg",
+        ),
+        KoitoEntity(mbid=None, aliases=(KoitoAlias("Guest Singer", "Canonical", True),)),
+    )
+    assert by_position(records)["record 1"] == Scrobble(
+        listened_at=int(datetime.fromisoformat("2022-01-08T22:32:08+00:00").timestamp()),
+        artist="Example Band",
+        track="Tide (feat. Guest Singer)",
+        album="Shoreline",
+        artist_names=("Example Band", "Guest Singer"),
+        artist_mbids=(EXAMPLE_BAND,),
+        artist_mbid_mappings=(("Example Band", EXAMPLE_BAND),),
+        release_mbid=SHORELINE,
+        duration_s=354,
+        client="test client",
+        position="record 1",
+        koito=KoitoListen(track=track, album=album, artists=artists),
+    )
+
+
+def test_null_aliases_nil_and_invalid_mbids_and_sqlite_alias_ids():
+    _, records = read_all(EXPORT)
+    listen = by_position(records)["record 2"]
+    assert (listen.artist, listen.track, listen.album, listen.client) == ("Solo Artist", "Loose Track", "", "")
+    assert (listen.recording_mbid, listen.artist_mbids, listen.duration_s) == (None, (), 0)
+    assert listen.koito.album == KoitoEntity(None, (), "User Upload", various_artists=True)
+    assert listen.koito.artists[0].aliases == (KoitoAlias("Solo Artist", "Canonical", True),)
+
+
+def test_listen_without_artists_or_time_is_skipped():
+    export, records = read_all(EXPORT)
+    found = by_position(records)
+    assert found["record 3"] == Skipped(SkipReason.MISSING_ARTIST, "record 3", "no artists")
+    assert found["record 4"].reason is SkipReason.UNPARSABLE_TIME
+    assert (export.stats.records, export.stats.accepted) == (4, 2)
+
+
+LISTEN = (
+    '{"listened_at":"2022-01-08T22:32:08Z","client":"","track":{"mbid":null,"duration":1,'
+    '"aliases":[{"alias":"T","source":"Canonical","is_primary":true}]},"album":null,'
+    '"artists":[{"image_url":"","mbid":null,"is_primary":false,'
+    '"aliases":[{"alias":"A","source":"Canonical","is_primary":true}]}]}'
+)
+
+
+def test_version_after_the_listens_is_accepted(tmp_path):
+    path = tmp_path / "koito_export.json"
+    path.write_text(f'{{"listens":[{LISTEN}],"version":"1"}}')
+    _, records = read_all(path)
+    assert [record.track for record in records] == ["T"]
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (f'{{"version":"2","exported_at":"2025-06-18T12:56:53Z","listens":[{LISTEN}]}}', "version '2'"),
+        (f'{{"exported_at":"2025-06-18T12:56:53Z","listens":[{LISTEN}]}}', "no version"),
+    ],
+)
+def test_other_versions_are_refused(tmp_path, document, message):
+    path = tmp_path / "koito_export.json"
+    path.write_text(document)
+    with pytest.raises(ExportError, match=message):
+        read_all(path)
