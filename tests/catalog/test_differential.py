@@ -1,0 +1,152 @@
+"""The differential oracle (design.md §6): resolve_keys builds the catalogue submit_listen does.
+
+For a generated batch (shared artists, case variants, feat. strings, empty albums, repeats,
+MBIDs or not, Koito-export records), one database gets every record through submit_listen in
+file order; another gets one representative per key through resolve_keys, then all listens in
+one INSERT … SELECT joined through the returned ids, as the loader does. The two catalogues,
+compared by names, must be equal: same artists with the same aliases and MBIDs, releases,
+links, tracks, durations and listens.
+
+MBIDs are tied to the names they identify (the same artist string, album or recording always
+carries the same MBID), as in real exports. When they are not, a later record can give an MBID
+to an entity that an earlier key resolved without; Koito then resolves that key's later listens
+differently, and a per-key resolution by construction cannot follow (see the report).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import psycopg
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from koito_assets.catalog.lookup_key import lookup_key
+from koito_assets.catalog.resolve import resolve_keys
+from koito_assets.catalog.submit import submit_listen
+from koito_assets.enrich.musicbrainz import HttpMusicBrainz, MusicBrainz
+from koito_assets.settings import Settings
+from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Scrobble
+from tests.catalog import helpers
+from tests.catalog.helpers import OFF
+from tests.fakes.musicbrainz import FakeMusicBrainz, MbAlias, MbCredit
+
+SETTINGS = Settings(resolve_workers=3)
+NAMES = ["Alpha", "alpha", "Beta", "Gamma", "Brandon", "Δέλτα", "Zeta Zeta"]
+WITH_MBID = {"Alpha", "Beta", "Δέλτα"}  # artists MusicBrainz-tagged sources name with an MBID
+FORMS = ["{b}", "{b}", "{b} feat. {g}", "{b} (feat. {g})", "{b} · {g}", "{b} & {g}"]
+TITLES = ["Song", "song", "Intro", "Outro (feat. Beta)", "Theme"]
+ALBUMS = ["", "", "Album", "album", "Best Of"]
+NAMESPACE = uuid.UUID("88888888-0000-4000-8000-000000000000")
+
+
+def mbid(kind: str, *parts: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join((kind, *parts))))
+
+
+def _alias(name: str) -> tuple[KoitoAlias, ...]:
+    return (KoitoAlias(name, "Canonical", True),)
+
+
+@st.composite
+def records(draw: st.DrawFn) -> Scrobble:
+    style = draw(st.sampled_from(["plain", "plain", "lastfm", "listenbrainz", "koito"]))
+    base, guest = draw(st.sampled_from(NAMES)), draw(st.sampled_from(NAMES))
+    artist = draw(st.sampled_from(FORMS)).format(b=base, g=guest)
+    track, album = draw(st.sampled_from(TITLES)), draw(st.sampled_from(ALBUMS))
+    common = {
+        "listened_at": 1_700_000_000 + draw(st.integers(0, 40)),  # repeats: same-second duplicates
+        "artist": artist,
+        "track": track,
+        "album": album,
+        "duration_s": draw(st.sampled_from([0, 0, 120, 200])),
+        "client": draw(st.sampled_from(["", "web"])),
+    }
+    recording = mbid("recording", track, album, artist) if draw(st.booleans()) else None
+    release = mbid("release", album, artist) if album and draw(st.booleans()) else None
+    if style == "plain":
+        return Scrobble(**common)
+    if style == "lastfm":  # one artist MBID for the whole string, with its mapping
+        tag = mbid("artist", artist)
+        return Scrobble(**common, artist_mbids=(tag,), artist_mbid_mappings=((artist, tag),),
+                        recording_mbid=recording, release_mbid=release)
+    names = (base,) if base == guest or draw(st.booleans()) else (base, guest)
+    tagged = tuple((n, mbid("artist", n)) for n in names if n in WITH_MBID)
+    if style == "listenbrainz":
+        return Scrobble(**common, artist_names=names, artist_mbids=tuple(m for _, m in tagged),
+                        artist_mbid_mappings=tagged, recording_mbid=recording, release_mbid=release)
+    koito = KoitoListen(
+        KoitoEntity(recording, _alias(track), duration_s=common["duration_s"]),
+        KoitoEntity(release, _alias(album or track), image_url="https://img/" + (album or track),
+                    various_artists=album == "Best Of"),
+        tuple(KoitoEntity(mbid("artist", n) if n in WITH_MBID else None, _alias(n)) for n in names),
+    )
+    return Scrobble(**common, koito=koito)
+
+
+def one_by_one(url: str, batch: Sequence[Scrobble], musicbrainz: MusicBrainz) -> dict:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for record in batch:
+            submit_listen(conn, record, musicbrainz=musicbrainz, settings=SETTINGS)
+        return helpers.catalogue(conn)
+
+
+def in_bulk(url: str, batch: Sequence[Scrobble], musicbrainz: MusicBrainz) -> dict:
+    first: dict[str, Scrobble] = {}
+    for record in batch:
+        first.setdefault(lookup_key(record), record)  # the first occurrence, in file order
+    representatives = list(first.values())
+    with helpers.pool_for(url, 2) as pool:
+        result = resolve_keys(pool, representatives, musicbrainz=musicbrainz, settings=SETTINGS)
+    assert not result.failed and result.live_queries == 0 and result.batches_resolved_per_key == 0
+    with psycopg.connect(url, autocommit=True) as conn:
+        helpers.insert_listens(conn, batch, result.ids)
+        return helpers.catalogue(conn)
+
+
+def assert_same(expected: dict, got: dict) -> None:
+    for part in expected:
+        missing, extra = expected[part] - got[part], got[part] - expected[part]
+        assert not missing and not extra, f"{part}: only one by one {dict(missing)}; only in bulk {dict(extra)}"
+
+
+def compare(pg_server, template_db: str, batch: Sequence[Scrobble], musicbrainz: MusicBrainz) -> None:
+    with helpers.fresh_database(pg_server, template_db) as a, helpers.fresh_database(pg_server, template_db) as b:
+        assert_same(one_by_one(a, batch, musicbrainz), in_bulk(b, batch, musicbrainz))
+
+
+# Each example builds two databases; shrinking a failure would take minutes, so a failing
+# batch is reported as generated (records are printed; their order is file order).
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
+
+
+@settings(max_examples=30, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow])
+@given(batch=st.lists(records(), min_size=1, max_size=25))
+def test_bulk_equals_one_by_one_musicbrainz_off(pg_server, template_db, batch: list[Scrobble]) -> None:
+    compare(pg_server, template_db, batch, OFF)
+
+
+def register(fake: FakeMusicBrainz) -> None:
+    """MusicBrainz knows about half of the generated MBIDs; the rest answer 404."""
+    strings = {form.format(b=b, g=g) for form in FORMS for b in NAMES for g in NAMES}
+    for i, name in enumerate(sorted(strings | set(NAMES))):
+        if i % 2 == 0:
+            fake.add_artist(mbid("artist", name), name, [MbAlias(name.upper(), locale="en", primary=True)])
+    for i, (album, artist) in enumerate((a, s) for a in ALBUMS if a for s in sorted(strings)):
+        if i % 2 == 0:
+            fake.add_release(mbid("release", album, artist), album.title(), [MbCredit(artist)])
+    for i, (track, album, artist) in enumerate((t, a, s) for t in TITLES for a in ALBUMS for s in sorted(strings)):
+        if i % 3:
+            fake.add_recording(mbid("recording", track, album, artist), track.upper(), 1000 * (100 + i % 7))
+
+
+@settings(max_examples=10, deadline=None, phases=NO_SHRINK,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(batch=st.lists(records(), min_size=1, max_size=15))
+def test_bulk_equals_one_by_one_musicbrainz_on(pg_server, template_db, fake_musicbrainz, batch) -> None:
+    if not getattr(fake_musicbrainz, "_registered", False):  # the fixture outlives examples
+        register(fake_musicbrainz)
+        fake_musicbrainz._registered = True  # type: ignore[attr-defined]
+    client = HttpMusicBrainz(fake_musicbrainz.url, rate_limit_per_s=1000.0, timeout_s=2.0, max_retries=0)
+    compare(pg_server, template_db, batch, client)
