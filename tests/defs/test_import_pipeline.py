@@ -133,3 +133,18 @@ def test_a_file_outside_the_import_folder_is_left_where_it_is(db_url, config_dir
     with dg.DagsterInstance.ephemeral() as instance:
         assert materialize(db_url, path.name, instance).success
     assert path.exists()
+
+
+def test_imports_never_ask_an_image_provider(
+    db_url, config_dir, monkeypatch, fake_deezer, fake_cover_art_archive
+):
+    monkeypatch.setenv("KOITO_DEEZER_URL", fake_deezer.url)
+    monkeypatch.setenv("KOITO_COVER_ART_ARCHIVE_URL", fake_cover_art_archive.url)
+    monkeypatch.setenv("KOITO_FETCH_IMAGES_DURING_IMPORT", "true")
+    settings_module.get_settings.cache_clear()
+    path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize(db_url, path.name, instance).success
+    assert fake_deezer.requests == [] and fake_cover_art_archive.requests == []
+    assert fake_deezer.image_host.requests == []
+    assert _count(db_url, "SELECT count(*) FROM artists WHERE image IS NOT NULL") == 0

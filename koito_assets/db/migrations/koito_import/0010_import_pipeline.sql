@@ -29,9 +29,12 @@ CREATE TABLE koito_import.import_files (
     completed_at timestamptz
 );
 
+-- Staging (this table and file_keys) is UNLOGGED: it lives only while a file is imported and is
+-- rebuilt by raw_scrobbles, so writing it to the WAL would buy nothing. A server crash empties
+-- it; the next run of the file starts from raw_scrobbles again.
 -- Accepted records of a file, slim: one row per record. The full record is kept only for the
 -- first occurrence of each lookup key (payload), which is all resolution needs.
-CREATE TABLE koito_import.staged_scrobbles (
+CREATE UNLOGGED TABLE koito_import.staged_scrobbles (
     file_id integer NOT NULL REFERENCES koito_import.import_files(id) ON DELETE CASCADE,
     seq integer NOT NULL,                   -- order in the file
     lookup_key text NOT NULL,
@@ -52,7 +55,7 @@ CREATE TABLE koito_import.skipped_records (
 CREATE INDEX skipped_records_file_idx ON koito_import.skipped_records (file_id);
 
 -- The distinct lookup keys of a file with their first record (the pre-deduplication step).
-CREATE TABLE koito_import.file_keys (
+CREATE UNLOGGED TABLE koito_import.file_keys (
     file_id integer NOT NULL REFERENCES koito_import.import_files(id) ON DELETE CASCADE,
     lookup_key text NOT NULL,
     first_seq integer NOT NULL,
