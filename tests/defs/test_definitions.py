@@ -19,14 +19,16 @@ EXPECTED_SNAPSHOT = {
         "unique_entity_keys": ("export_files", ["raw_scrobbles"]),
         "resolved_lookup": ("export_files", ["unique_entity_keys"]),
         "listens_loaded": ("export_files", ["resolved_lookup"]),
+        "images_backfilled": (None, ["listens_loaded"]),
     },
     "checks": {
         ("listens_loaded", "counts_balance"),
         ("listens_loaded", "every_key_resolved"),
         ("listens_loaded", "every_listen_present"),
     },
-    "jobs": {"import_export_file"},
+    "jobs": {"import_export_file", "backfill_images"},
     "sensors": {"import_folder_sensor": "import_export_file"},
+    "schedules": {"backfill_images_schedule": ("backfill_images", "0 * * * *")},
 }
 
 
@@ -44,10 +46,9 @@ def _snapshot(definitions: dg.Definitions) -> dict:
         )
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     jobs = {j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__")}
-    sensors = {}
-    for sensor in definitions.sensors or []:
-        sensors[sensor.name] = sensor.job_name
-    return {"assets": assets, "checks": checks, "jobs": jobs, "sensors": sensors}
+    sensors = {sensor.name: sensor.job_name for sensor in definitions.sensors or []}
+    schedules = {s.name: (s.job_name, s.cron_schedule) for s in definitions.schedules or []}
+    return {"assets": assets, "checks": checks, "jobs": jobs, "sensors": sensors, "schedules": schedules}
 
 
 def test_definitions_validate():
@@ -74,9 +75,11 @@ def test_import_assets_use_the_database_pool_and_the_import_job_runs_in_process(
     assert job.tags.get("koito/kind") == "import"
 
 
-def test_import_sensor_is_on_by_default():
+def test_import_sensor_and_image_schedule_are_on_by_default():
     sensor = defs.resolve_sensor_def("import_folder_sensor")
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    schedule = defs.resolve_schedule_def("backfill_images_schedule")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
 
 
 def test_dagster_cli_validates_the_workspace(tmp_path):
