@@ -12,6 +12,8 @@ retried. The track is pinned by the table's foreign key.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -19,6 +21,7 @@ import psycopg
 
 from koito_assets.catalog.pg_arrays import int_array, text_array
 from koito_assets.catalog.transactions import EntityVanished
+from koito_assets.settings import Settings
 
 _HITS_SQL = """
     SELECT lookup_key, artist_id, album_id, track_id
@@ -80,3 +83,33 @@ def write_rows(conn: psycopg.Connection, rows: Sequence[LookupRow]) -> None:
             text_array(text_array(r.mbids) if r.mbids else None for r in rows),
         ),
     )
+
+
+def settings_fingerprint(settings: Settings) -> str:
+    """What, besides the record itself, decides a resolution: artist separators, MusicBrainz on/off."""
+    inputs = {"separators": list(settings.artist_separators), "musicbrainz": not settings.disable_musicbrainz}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def match_settings(conn: psycopg.Connection, settings: Settings) -> bool:
+    """Empty the lookup cache if it was filled under other settings; True if it was emptied.
+
+    A cache row is only a shortcut to entities that still exist; dropping it costs one
+    re-resolution, which finds those entities again by Koito's rules under the new settings.
+    """
+    fingerprint = settings_fingerprint(settings)
+    with conn.transaction():
+        row = conn.execute(
+            "SELECT fingerprint FROM koito_import.lookup_settings FOR UPDATE"
+        ).fetchone()
+        if row is not None and row[0] == fingerprint:
+            return False
+        emptied = row is not None
+        if emptied:
+            conn.execute("DELETE FROM koito_import.track_lookup")
+        conn.execute(
+            "INSERT INTO koito_import.lookup_settings (fingerprint) VALUES (%s) "
+            "ON CONFLICT (singleton) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, changed_at = now()",
+            (fingerprint,),
+        )
+    return emptied

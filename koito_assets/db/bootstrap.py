@@ -1,7 +1,8 @@
-"""Make a database ready for imports: migrations, then the import user."""
+"""Make a database ready for imports: migrations, the import user, a lookup cache that fits the settings."""
 
 from __future__ import annotations
 
+from koito_assets.catalog.cache import match_settings
 from koito_assets.db.connection import connect
 from koito_assets.db.migrate import MigrationReport, migrate
 from koito_assets.db.users import ensure_import_user
@@ -15,4 +16,5 @@ def prepare_database(url: str, settings: Settings) -> MigrationReport:
         report.created_default_user = ensure_import_user(
             conn, settings.default_username, settings.default_password
         )
+        match_settings(conn, settings)
     return report
