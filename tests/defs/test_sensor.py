@@ -92,3 +92,18 @@ def test_a_folder_of_5000_files_is_handled_in_one_tick_under_5_seconds(db_url, i
         elapsed = time.perf_counter() - started
     assert len(_requested(result)) == 5000
     assert elapsed < 5.0, elapsed
+
+
+def test_an_import_that_stopped_half_way_is_requested_again_once_stale(db_url, import_dir):
+    path = import_dir / "maloja_export_a.json"
+    path.write_text('{"scrobbles": []}')
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        ledger.register_file(conn, path.name, path)
+        ledger.update_file(conn, path.name, status="staged")  # the run died after raw_scrobbles
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert isinstance(tick(db_url, instance), dg.SkipReason)  # recent: may still be running
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("UPDATE koito_import.import_files SET updated_at = now() - interval '1 hour'")
+        result = tick(db_url, instance)
+        assert _requested(result) == ["maloja_export_a.json"]
+        assert ":resume-" in result.run_requests[0].run_key

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +98,23 @@ def mark_failed(conn: psycopg.Connection, file_key: str, error: str) -> None:
     )
 
 
-def known_versions(conn: psycopg.Connection, file_keys: list[str]) -> dict[str, tuple[FileVersion, str]]:
-    """Ledger version and status of each named file, in one query."""
+FINISHED = frozenset({"complete", "failed"})
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What the ledger says of a file: the version it last saw, where that import got to, when."""
+
+    version: FileVersion
+    status: str
+    updated_at: datetime
+
+
+def known_versions(conn: psycopg.Connection, file_keys: list[str]) -> dict[str, KnownFile]:
+    """Ledger version, status and last update of each named file, in one query."""
     rows = conn.execute(
-        "SELECT file_key, size_bytes, mtime_ns, status FROM koito_import.import_files "
+        "SELECT file_key, size_bytes, mtime_ns, status, updated_at FROM koito_import.import_files "
         "WHERE file_key = ANY(%s)",
         (file_keys,),
     ).fetchall()
-    return {r[0]: (FileVersion(r[1] or -1, r[2] or -1), r[3]) for r in rows}
+    return {r[0]: KnownFile(FileVersion(r[1] or -1, r[2] or -1), r[3], r[4]) for r in rows}

@@ -4,10 +4,15 @@ A tick only lists and stats the folder and asks the ledger about those names in 
 parsing, no hashing. A file is identified by (name, size, mtime): an unchanged file is never
 requested twice (the run key says so), a changed one is imported again. There is no cursor to
 grow: the ledger and the run keys remember what was done.
+
+One exception: an import that stopped half-way (its process killed, the machine restarted)
+leaves its ledger row unfinished and untouched. Once that row is STALE_AFTER old and no run of
+the partition is in progress, the file is requested again under a new run key.
 """
 
 
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -35,19 +40,47 @@ def list_export_files(folder: Path) -> dict[str, ledger.FileVersion]:
     return found
 
 
+STALE_AFTER = timedelta(minutes=15)
+# queued runs count too: they will get to the file
+UNFINISHED_RUNS = [
+    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
+]
+
+
 def files_to_import(
-    on_disk: dict[str, ledger.FileVersion],
-    known: dict[str, tuple[ledger.FileVersion, str]],
+    on_disk: dict[str, ledger.FileVersion], known: dict[str, ledger.KnownFile]
 ) -> list[str]:
     """Names whose content the ledger has not seen: new files, or files changed since."""
     return sorted(
         name for name, version in on_disk.items()
-        if name not in known or known[name][0] != version
+        if name not in known or known[name].version != version
     )
 
 
-def run_key(name: str, version: ledger.FileVersion) -> str:
-    return f"{name}:{version.size_bytes}:{version.mtime_ns}"
+def stalled_imports(
+    on_disk: dict[str, ledger.FileVersion], known: dict[str, ledger.KnownFile], now: datetime
+) -> list[str]:
+    """Unchanged files whose import stopped unfinished more than STALE_AFTER ago."""
+    return sorted(
+        name for name, version in on_disk.items()
+        if name in known and known[name].version == version
+        and known[name].status not in ledger.FINISHED
+        and known[name].updated_at < now - STALE_AFTER
+    )
+
+
+def run_key(name: str, version: ledger.FileVersion, resume_of: datetime | None = None) -> str:
+    key = f"{name}:{version.size_bytes}:{version.mtime_ns}"
+    return key if resume_of is None else f"{key}:resume-{int(resume_of.timestamp())}"
+
+
+def _partition_running(instance: dg.DagsterInstance, name: str) -> bool:
+    records = instance.get_run_records(
+        dg.RunsFilter(tags={"dagster/partition": name}, statuses=UNFINISHED_RUNS),
+        limit=1,
+    )
+    return bool(records)
 
 
 @dg.sensor(
@@ -62,12 +95,18 @@ def import_folder_sensor(context: dg.SensorEvaluationContext, db: KoitoDatabase)
         return dg.SkipReason("the import folder is empty")
     with db.connection() as conn:
         known = ledger.known_versions(conn, list(on_disk))
-    names = files_to_import(on_disk, known)
-    if not names:
+    requests = [
+        dg.RunRequest(partition_key=name, run_key=run_key(name, on_disk[name]))
+        for name in files_to_import(on_disk, known)
+    ]
+    requests += [
+        dg.RunRequest(partition_key=name, run_key=run_key(name, on_disk[name], known[name].updated_at))
+        for name in stalled_imports(on_disk, known, datetime.now(timezone.utc))
+        if not _partition_running(context.instance, name)
+    ]
+    if not requests:
         return dg.SkipReason(f"{len(on_disk)} file(s) in the import folder, none new or changed")
     return dg.SensorResult(
-        dynamic_partitions_requests=[export_files.build_add_request(names)],
-        run_requests=[
-            dg.RunRequest(partition_key=name, run_key=run_key(name, on_disk[name])) for name in names
-        ],
+        dynamic_partitions_requests=[export_files.build_add_request([r.partition_key for r in requests])],
+        run_requests=requests,
     )
