@@ -148,3 +148,33 @@ def test_imports_never_ask_an_image_provider(
     assert fake_deezer.requests == [] and fake_cover_art_archive.requests == []
     assert fake_deezer.image_host.requests == []
     assert _count(db_url, "SELECT count(*) FROM artists WHERE image IS NOT NULL") == 0
+
+
+def test_records_whose_key_cannot_be_resolved_are_skipped_with_the_reason(db_url, config_dir, monkeypatch):
+    """Fault injection: the real resolver runs, except that one song's key is reported unresolvable."""
+    from koito_assets.catalog.lookup_key import lookup_key
+    from koito_assets.defs.imports import assets as import_assets
+
+    real_resolve = import_assets.resolve_keys
+
+    def resolve_all_but_cancion(pool, records, **kwargs):
+        refused = [r for r in records if r.track == "Canción"]
+        result = real_resolve(pool, [r for r in records if r.track != "Canción"], **kwargs)
+        result.failed.update({lookup_key(r): "injected: cannot resolve" for r in refused})
+        return result
+
+    monkeypatch.setattr(import_assets, "resolve_keys", resolve_all_but_cancion)
+    path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = materialize(db_url, path.name, instance)
+    assert result.success
+    assert all(check.passed for check in result.get_asset_check_evaluations())
+    assert _metadata(result, "resolved_lookup")["records_skipped_unresolvable"] == 2
+    assert _metadata(result, "listens_loaded")["listens_inserted"] == 5
+    with psycopg.connect(db_url) as conn:
+        skipped = conn.execute("SELECT reason, detail FROM koito_import.skipped_records").fetchall()
+        accepted, skipped_counts, status = conn.execute(
+            "SELECT accepted, skipped, status FROM koito_import.import_files"
+        ).fetchone()
+    assert skipped == [("unresolvable", "injected: cannot resolve")] * 2
+    assert (accepted, skipped_counts, status) == (6, {"unresolvable": 2}, "complete")

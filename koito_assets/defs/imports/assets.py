@@ -161,23 +161,29 @@ def unique_entity_keys(context: dg.AssetExecutionContext, db: KoitoDatabase) -> 
 
 def _skip_unresolvable(conn: psycopg.Connection, file_id: int, failed: dict[str, str]) -> int:
     """Move the staged records of keys that cannot be resolved to the skip table, with the reason."""
-    moved = 0
-    for key, reason in failed.items():
-        moved += conn.execute(
-            """
-            WITH gone AS (
-                DELETE FROM koito_import.staged_scrobbles
-                WHERE file_id = %(file_id)s AND lookup_key = %(key)s RETURNING seq
-            )
-            INSERT INTO koito_import.skipped_records (file_id, position, reason, detail)
-            SELECT %(file_id)s, 'accepted record ' || seq, %(reason)s, %(detail)s FROM gone
-            """,
-            {"file_id": file_id, "key": key, "reason": UNRESOLVABLE, "detail": reason[:500]},
-        ).rowcount
-        conn.execute(
-            "DELETE FROM koito_import.file_keys WHERE file_id = %s AND lookup_key = %s",
-            (file_id, key),
+    if not failed:
+        return 0
+    params = {
+        "file_id": file_id, "keys": list(failed), "reason": UNRESOLVABLE,
+        "details": [detail[:500] for detail in failed.values()],
+    }
+    moved = conn.execute(
+        """
+        WITH why AS (SELECT * FROM unnest(%(keys)s::text[], %(details)s::text[]) AS w(lookup_key, detail)),
+        gone AS (
+            DELETE FROM koito_import.staged_scrobbles s USING why
+            WHERE s.file_id = %(file_id)s AND s.lookup_key = why.lookup_key
+            RETURNING s.seq, why.detail
         )
+        INSERT INTO koito_import.skipped_records (file_id, position, reason, detail)
+        SELECT %(file_id)s, 'accepted record ' || seq, %(reason)s, detail FROM gone
+        """,
+        params,
+    ).rowcount
+    conn.execute(
+        "DELETE FROM koito_import.file_keys WHERE file_id = %(file_id)s AND lookup_key = ANY(%(keys)s)",
+        params,
+    )
     return moved
 
 

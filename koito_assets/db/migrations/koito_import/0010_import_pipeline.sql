@@ -41,8 +41,8 @@ CREATE UNLOGGED TABLE koito_import.staged_scrobbles (
     listened_at bigint NOT NULL,            -- unix seconds (cheaper to COPY than a timestamp)
     client text,
     duration_s integer NOT NULL DEFAULT 0,
-    payload jsonb,                          -- the normalised record, first occurrence of a key only
-    PRIMARY KEY (file_id, seq)
+    payload jsonb                           -- the normalised record, first occurrence of a key only
+    -- no index: every query reads one whole file's rows, and an index costs a third of the COPY
 );
 
 -- Records that were read but not accepted, with where and why.
