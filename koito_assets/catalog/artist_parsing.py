@@ -113,9 +113,27 @@ def parse_artists(artist: str, title: str, separators: Sequence[str]) -> list[st
 
 
 @lru_cache(maxsize=131072)
+def _artist_string_names(artist: str, separators: tuple[str, ...]) -> tuple[str, ...]:
+    """What :func:`parse_artists` reads from the artist string alone (a title without features)."""
+    return tuple(parse_artists(artist, "", separators))
+
+
 def parsed_names(artist: str, title: str, separators: tuple[str, ...]) -> tuple[str, ...]:
-    """:func:`parse_artists`, remembered: a file names the same artist string many times."""
-    return tuple(parse_artists(artist, title, separators))
+    """:func:`parse_artists`, remembered per artist string: a file names the same artist string
+    many times, and most titles have no features (then the title adds nothing)."""
+    names = _artist_string_names(artist, separators)
+    if not _ANY_FEATURE.search(title):
+        return names
+    title_features = _Names()
+    _features(title, title_features)
+    if not title_features.items:
+        return names
+    result = _Names()
+    for name in names:
+        result.add(name)
+    for name in title_features.items:
+        result.add(name)
+    return tuple(result.items)
 
 
 def _fold_char(a: str, b: str) -> bool:

@@ -42,7 +42,8 @@ def _clean(aliases: Iterable[str]) -> list[str]:
 def _alloc_ids(conn: psycopg.Connection, table: str, count: int) -> list[int]:
     """``count`` ids from the table's identity sequence, ascending (creation order = id order)."""
     rows = conn.execute(
-        "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+        "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) "
+        "SELECT nextval(s.seq) FROM s, generate_series(1, %s)",
         (table, count),
     ).fetchall()
     return sorted(r[0] for r in rows)
@@ -659,22 +660,32 @@ class BatchStore:
         alias_source: str = "Import",
     ) -> int:
         state = self.tracks
-        new = NewTrack(self._placeholder(), title, mbid, album_id, duration_s)
-        state.created.append(new)
-        state.mbid[new.id] = mbid
-        state.duration[new.id] = duration_s
-        state.credits[new.id] = frozenset(artist_ids)
+        self._next += 1
+        new_id = self._next  # as _placeholder(), inline: this runs once per new track
+        state.created.append(NewTrack(new_id, title, mbid, album_id, duration_s))
+        state.mbid[new_id] = mbid
+        state.duration[new_id] = duration_s
+        state.credits[new_id] = frozenset(artist_ids)
         if mbid:
-            state.by_mbid[mbid] = new.id
-        state.added.setdefault((title, album_id), set()).add(new.id)
-        for position, artist_id in enumerate(artist_ids):
-            state.credit_rows[(artist_id, new.id)] = position == 0
-            self.albums.link(album_id, artist_id, False)  # Koito's SaveTrack links them too
-        state.alias_rows[(new.id, title)] = ("Canonical", True)
+            state.by_mbid[mbid] = new_id
+        pair = (title, album_id)
+        added = state.added.get(pair)
+        if added is None:
+            state.added[pair] = {new_id}
+        else:
+            added.add(new_id)
+        credit_rows, links, link = state.credit_rows, self.albums.links, self.albums.link
+        primary = True
+        for artist_id in artist_ids:
+            credit_rows[(artist_id, new_id)] = primary
+            primary = False
+            if (artist_id, album_id) not in links:  # link() checks the same first
+                link(album_id, artist_id, False)  # Koito's SaveTrack links them too
+        state.alias_rows[(new_id, title)] = ("Canonical", True)
         if aliases:
             for alias in _clean(aliases):
-                state.alias_rows.setdefault((new.id, alias), (alias_source, False))
-        return new.id
+                state.alias_rows.setdefault((new_id, alias), (alias_source, False))
+        return new_id
 
     def set_track_mbid(self, track_id: int, mbid: str) -> None:
         self.tracks.mbid[track_id] = mbid

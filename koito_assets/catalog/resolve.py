@@ -109,6 +109,7 @@ def _artist_inputs(
     """Every name and MBID the artist rules may look up for these records."""
     names: set[str] = set()
     mbids: set[str] = set()
+    seps = tuple(separators)
     for _, record in items:
         if record.koito is not None:
             for artist in record.koito.artists:
@@ -117,9 +118,13 @@ def _artist_inputs(
                 if artist.mbid:
                     mbids.add(artist.mbid)
             continue
-        names.update(n.strip() for n in record.artist_names)
-        names.update(n.strip() for n, _ in record.artist_mbid_mappings)
-        names.update(parsed_names(record.artist, record.track, tuple(separators)))
+        if record.artist_names:
+            names.update(n.strip() for n in record.artist_names)
+        if record.artist_mbid_mappings:
+            names.update(n.strip() for n, _ in record.artist_mbid_mappings)
+        names.update(parsed_names(record.artist, record.track, seps))
+        if not (record.artist_mbids or record.artist_mbid_mappings):
+            continue
         for mbid in (*record.artist_mbids, *(m for _, m in record.artist_mbid_mappings)):
             mbids.add(mbid)
             known = memo.known("artist", mbid)
@@ -211,12 +216,13 @@ def _resolve_batch(
 
     artists = _until_locked(conn, store, locks, run_artists, lambda: (store.artists,))
     real = store.artists.allocate(conn)
-    store.artists.write(conn)
-    artists = {k: [real.get(a, a) for a in ids] for k, ids in artists.items()}
-    items = [(k, r) for k, r in items if k in artists]
+    with conn.pipeline():  # the server writes the artists while we gather the next inputs
+        store.artists.write(conn)
+        artists = {k: [real.get(a, a) for a in ids] for k, ids in artists.items()}
+        items = [(k, r) for k, r in items if k in artists]
 
-    # Releases and tracks record by record, as SubmitListen does them (see batch_store.py).
-    pairs, mbids = _album_inputs(items, artists, memo)
+        # Releases and tracks record by record, as SubmitListen does them (see batch_store.py).
+        pairs, mbids = _album_inputs(items, artists, memo)
 
     def run_rest() -> dict[str, tuple[int, int]]:
         store.albums = AlbumState()
@@ -239,16 +245,19 @@ def _resolve_batch(
     resolved = _until_locked(conn, store, locks, run_rest, lambda: (store.albums, store.tracks))
     real_albums = store.albums.allocate(conn)
     real = store.tracks.allocate(conn)
-    store.albums.write(conn)
-    store.tracks.write(conn, real_albums)
+    # Pipelined: the server runs the inserts while we build the next ones and the cache rows;
+    # the first statement that needs an answer (the cache's pin) waits for all before it.
+    with conn.pipeline():
+        store.albums.write(conn)
+        store.tracks.write(conn, real_albums)
 
-    rows = []
-    for key, record in items:
-        album, track = resolved[key]
-        album, track = real_albums.get(album, album), real.get(track, track)
-        rows.append(cache.LookupRow(key, artists[key], album, track, lookup_mbids(record)))
-        batch.ids[key] = (artists[key][0], album, track)
-    cache.write_rows(conn, rows)
+        rows = []
+        for key, record in items:
+            album, track = resolved[key]
+            album, track = real_albums.get(album, album), real.get(track, track)
+            rows.append(cache.LookupRow(key, artists[key], album, track, lookup_mbids(record)))
+            batch.ids[key] = (artists[key][0], album, track)
+        cache.write_rows(conn, rows)
     batch.touched = {real.get(t, t) for t in batch.touched}
     batch.created = (len(store.artists.created), len(store.albums.created), len(store.tracks.created))
     batch.live_queries = store.live_queries
