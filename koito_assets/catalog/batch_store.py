@@ -49,6 +49,12 @@ def _alloc_ids(conn: psycopg.Connection, table: str, count: int) -> list[int]:
     return sorted(r[0] for r in rows)
 
 
+def _real_ids(conn: psycopg.Connection, table: str, created: list) -> dict[int, int]:
+    """Placeholder id → real id for the entities ``created`` in one phase (one statement)."""
+    ids = _alloc_ids(conn, table, len(created)) if created else []
+    return {new.id: i for new, i in zip(created, ids, strict=True)}
+
+
 @dataclass
 class Loaded:
     """What a phase read: every load query with its parameters and answer, to check it later.
@@ -133,8 +139,7 @@ class ArtistState(Loaded):
 
     def allocate(self, conn: psycopg.Connection) -> dict[int, int]:
         """Real ids for the artists created here: placeholder id → id (one statement)."""
-        ids = _alloc_ids(conn, "artists", len(self.created)) if self.created else []
-        self.real = {new.id: i for new, i in zip(self.created, ids, strict=True)}
+        self.real = _real_ids(conn, "artists", self.created)
         return self.real
 
     def write(self, conn: psycopg.Connection) -> None:
@@ -263,8 +268,7 @@ class AlbumState(Loaded):
 
     def allocate(self, conn: psycopg.Connection) -> dict[int, int]:
         """Real ids for the releases created here: placeholder id → id (one statement)."""
-        ids = _alloc_ids(conn, "releases", len(self.created)) if self.created else []
-        self.real = {new.id: i for new, i in zip(self.created, ids, strict=True)}
+        self.real = _real_ids(conn, "releases", self.created)
         return self.real
 
     def write(self, conn: psycopg.Connection) -> None:
@@ -391,8 +395,7 @@ class TrackState(Loaded):
 
     def allocate(self, conn: psycopg.Connection) -> dict[int, int]:
         """Real ids for the tracks created here: placeholder id → id (one statement)."""
-        ids = _alloc_ids(conn, "tracks", len(self.created)) if self.created else []
-        self.real = {new.id: i for new, i in zip(self.created, ids, strict=True)}
+        self.real = _real_ids(conn, "tracks", self.created)
         return self.real
 
     def write(self, conn: psycopg.Connection, albums: dict[int, int]) -> None:
