@@ -101,6 +101,7 @@ class Settings:
     import_before_unix: int | None = None
     artist_separators: tuple[str, ...] = DEFAULT_ARTIST_SEPARATORS
     spotify_play_rule: str = "trackdone"
+    parse_processes: int = 0  # processes that read one big export; 0 = one per CPU (at most 4)
     default_username: str = "admin"
     default_password: str = field(default="changeme", repr=False)
 
@@ -166,6 +167,7 @@ class Settings:
             import_before_unix=_unix_bound(env, "KOITO_IMPORT_BEFORE_UNIX"),
             artist_separators=_separators(env),
             spotify_play_rule=rule,
+            parse_processes=max(0, _int(env, "KOITO_PARSE_PROCESSES", 0) or 0),
             default_username=(_read(env, "KOITO_DEFAULT_USERNAME") or "admin").lower(),
             default_password=_read(env, "KOITO_DEFAULT_PASSWORD") or "changeme",
             disable_musicbrainz=_bool(env, "KOITO_DISABLE_MUSICBRAINZ"),

@@ -26,14 +26,32 @@ class ExportStats:
 class ReadContext:
     """The rules a reader applies (Koito's time window, the Spotify play rule) and its text hygiene."""
 
-    __slots__ = ("path", "after", "before", "spotify_play_rule", "stats", "clean_text")
+    __slots__ = ("path", "after", "before", "spotify_play_rule", "processes", "stats", "clean_text")
 
     def __init__(self, path: Path, settings: Settings, stats: ExportStats) -> None:
-        self.path = path
         # Koito's window is inclusive at both ends; an unset bound is no bound.
-        self.after = settings.import_after_unix or 0
-        self.before = settings.import_before_unix or MAX_UNIX
-        self.spotify_play_rule = settings.spotify_play_rule
+        self._set(path, (
+            settings.import_after_unix or 0,
+            settings.import_before_unix or MAX_UNIX,
+            settings.spotify_play_rule,
+            settings.parse_processes,
+        ), stats)
+
+    @property
+    def rules(self) -> tuple[int, int, str, int]:
+        """What a worker process needs to judge records as this context does (no settings)."""
+        return self.after, self.before, self.spotify_play_rule, self.processes
+
+    @classmethod
+    def in_worker(cls, path: Path, rules: tuple[int, int, str, int]) -> ReadContext:
+        """A context for a worker process reading part of ``path`` under the reader's ``rules``."""
+        ctx = cls.__new__(cls)
+        ctx._set(path, rules, ExportStats())
+        return ctx
+
+    def _set(self, path: Path, rules: tuple[int, int, str, int], stats: ExportStats) -> None:
+        self.path = path
+        self.after, self.before, self.spotify_play_rule, self.processes = rules
         self.stats = stats
         # Set by a reader that knows the record's source text holds no NUL and no lone surrogate
         # (JSON can only spell those as \u escapes, and it has none): text() then trusts it.

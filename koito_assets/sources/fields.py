@@ -48,7 +48,9 @@ def parse_mbid(value: object) -> str | None:
 
 
 _UNKNOWN = object()
-_KNOWN_MBIDS_MAX = 1 << 14  # ~3 MB at most
+# A big history names ~40,000 distinct MBIDs; a full cache is emptied and refilled. ~10 MB at most:
+# a canonical MBID maps to itself, so most entries hold one string.
+_KNOWN_MBIDS_MAX = 1 << 16
 _known_mbids: dict[str, str | None] = {}
 
 
@@ -66,7 +68,8 @@ def _parse_mbid(value: str) -> str | None:
         return None
     if not _CANONICAL_UUID.fullmatch(candidate):
         return None
-    candidate = candidate.lower()
+    if not candidate.islower():
+        candidate = candidate.lower()
     return None if candidate == NIL_MBID else candidate
 
 

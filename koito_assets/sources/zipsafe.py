@@ -19,8 +19,17 @@ from typing import BinaryIO
 
 from koito_assets.sources.errors import ExportError
 
+try:  # ISA-L's inflate; zlib where the wheel is missing
+    from isal import isal_zlib as _inflater
+    from isal.isal_zlib import crc32 as _crc32
+except ImportError:  # pragma: no cover - isal is a dependency; this keeps odd platforms working
+    _inflater = zlib  # type: ignore[assignment]
+    from zlib import crc32 as _crc32
+
 # What reading a damaged, encrypted or exotic member raises, in zipfile and below it.
-MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError)
+MEMBER_ERRORS = (
+    zipfile.BadZipFile, zlib.error, _inflater.error, EOFError, OSError, RuntimeError, NotImplementedError
+)
 _ARCHIVE_ERRORS = (
     zipfile.BadZipFile,
     zipfile.LargeZipFile,
@@ -33,6 +42,11 @@ _EOCD = b"PK\x05\x06"
 _EOCD_SIZE = 22
 _ZIP64_LOCATOR = b"PK\x06\x07"
 _ZIP64_EOCD = b"PK\x06\x06"
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # signature ... file name length, extra field length
+_ENCRYPTED = 0x1
+_UTF8 = 0x800
+_READ_BYTES = 1 << 18
+_CHUNK_BYTES = 1 << 20
 _CENTRAL_ENTRY_ALLOWANCE = 1024  # bytes of central directory per member: name, extras, comment
 _RATIO_FLOOR = 1 << 20  # small members may compress absurdly well without being bombs
 
@@ -81,15 +95,16 @@ class SafeZip:
         if total > limits.max_total_bytes:
             raise ExportError(self._path, "", f"members declare {total} bytes, over the limit")
 
-    @contextmanager
-    def open(self, info: zipfile.ZipInfo) -> Iterator[BinaryIO]:
-        """A buffered stream of one member's bytes, counted against the limits as it is read."""
-        try:
-            member = self._archive.open(info)
-        except MEMBER_ERRORS as exc:
-            raise ExportError(self._path, info.filename, f"cannot read member: {exc}") from None
-        with member:
-            yield io.BufferedReader(_CountedMember(self, member, info), buffer_size=1 << 20)
+    def chunks(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """A member's bytes, decompressed a chunk (≤ 1 MiB) at a time and counted against the
+        limits as they come; a damaged member raises one of MEMBER_ERRORS on the way."""
+        deflated = info.compress_type == zipfile.ZIP_DEFLATED and not info.flag_bits & _ENCRYPTED
+        source = self._inflate(info) if deflated else self._through_zipfile(info)
+        member_read = 0
+        for chunk in source:
+            member_read += len(chunk)
+            self.count_read(info, member_read, len(chunk))
+            yield chunk
 
     def count_read(self, info: zipfile.ZipInfo, member_read: int, size: int) -> None:
         """Account for ``size`` more bytes of ``info``; past a limit the read fails."""
@@ -99,26 +114,47 @@ class SafeZip:
         if self._total_read > self._limits.max_total_bytes:
             raise ExportError(self._path, info.filename, "archive decompresses past the limit")
 
+    def _inflate(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """A deflated member inflated by ISA-L (about 2.5 times zlib's speed), CRC checked."""
+        try:
+            file = open(self._path, "rb")
+        except OSError as exc:
+            raise ExportError(self._path, info.filename, f"cannot read member: {exc}") from None
+        with file:
+            file.seek(info.header_offset)
+            header = file.read(_LOCAL_HEADER.size)
+            if len(header) < _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+                raise zipfile.BadZipFile(f"no local header for {info.filename!r}")
+            name_size, extra_size = _LOCAL_HEADER.unpack(header)[-2:]
+            name = file.read(name_size).decode("utf-8" if info.flag_bits & _UTF8 else "cp437")
+            if name != info.orig_filename:
+                raise zipfile.BadZipFile(f"{info.filename!r} is named {name!r} in its local header")
+            file.seek(extra_size, io.SEEK_CUR)
+            inflater = _inflater.decompressobj(-15)
+            remaining, crc = info.compress_size, 0
+            while not inflater.eof:
+                data = file.read(min(remaining, _READ_BYTES))
+                if not data:
+                    raise EOFError(f"{info.filename!r} ends inside its compressed data")
+                remaining -= len(data)
+                while data and not inflater.eof:
+                    out = inflater.decompress(data, _CHUNK_BYTES)
+                    data = inflater.unconsumed_tail
+                    if out:
+                        crc = _crc32(out, crc)
+                        yield out
+            if crc != info.CRC:
+                raise zipfile.BadZipFile(f"bad CRC-32 for {info.filename!r}")
 
-class _CountedMember(io.RawIOBase):
-    """A member's decompressed bytes, counted as they are read."""
-
-    def __init__(self, owner: SafeZip, member: BinaryIO, info: zipfile.ZipInfo) -> None:
-        self._owner = owner
-        self._member = member
-        self._info = info
-        self._read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        data = self._member.read(len(buffer))
-        size = len(data)
-        buffer[:size] = data
-        self._read += size
-        self._owner.count_read(self._info, self._read, size)
-        return size
+    def _through_zipfile(self, info: zipfile.ZipInfo) -> Iterator[bytes]:
+        """Any other member (stored, bzip2, lzma) through zipfile's own reader."""
+        try:
+            member = self._archive.open(info)
+        except MEMBER_ERRORS as exc:
+            raise ExportError(self._path, info.filename, f"cannot read member: {exc}") from None
+        with member:
+            while chunk := member.read(_CHUNK_BYTES):
+                yield chunk
 
 
 DEFAULT_LIMITS = ZipLimits()

@@ -1,0 +1,199 @@
+"""Big exports read on worker processes give exactly the records an in-process read gives."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import zipfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from pydantic_core import from_json
+
+from koito_assets.sources import ExportError, Scrobble, listenbrainz, open_export
+from koito_assets.sources.context import ExportStats, ReadContext
+from koito_assets.sources.parallel import WorkerFailed, worker_pool
+
+from .helpers import LISTENBRAINZ_EXPORT, settings
+
+MONTH_LINES = (LISTENBRAINZ_EXPORT / "listens/2024/2.jsonl").read_text().splitlines()
+
+
+def odd_month(month: int) -> bytes:
+    """A month of the fixture's listens plus every kind of odd line, timed into ``month``."""
+    lines = []
+    for number, line in enumerate(MONTH_LINES * 3):
+        if not line.strip():
+            lines.append(line)
+            continue
+        listen = json.loads(line)
+        listen["listened_at"] = 1_600_000_000 + month * 2_600_000 + number
+        lines.append(json.dumps(listen, ensure_ascii=False))
+    lines += [
+        "not json at all",
+        '{"listened_at": 1700000000, "track_metadata": {"artist_name": "Nul\\u0000Band", "track_name": "T"}}',
+        '{"listened_at": 1700000000, "track_metadata": {"artist_name": "A", "track_name": "T", "additional_info": []}}',
+        '{"listened_at": "yesterday", "track_metadata": {"artist_name": "A", "track_name": "T"}}',
+        '{"listened_at": 1700000000, "track_metadata": "not an object"}',
+        "",
+    ]
+    return "\n".join(lines).encode()
+
+
+@pytest.fixture
+def many_months(tmp_path):
+    path = tmp_path / "listenbrainz_many_1709402230.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("user.json", '{"user_id": 1, "username": "example"}')
+        for month in range(24):
+            archive.writestr(f"listens/{2020 + month // 12}/{month % 12 + 1}.jsonl", odd_month(month))
+    return path
+
+
+def read(path, processes):
+    export = open_export(path, settings(parse_processes=processes))
+    return list(export), export.stats
+
+
+def test_workers_give_the_records_and_counts_of_one_process(many_months, monkeypatch):
+    monkeypatch.setattr(listenbrainz, "PARALLEL_MIN_BYTES", 0)
+    alone, alone_stats = read(many_months, 1)
+    parallel, parallel_stats = read(many_months, 3)
+    assert parallel == alone
+    assert all(type(a) is type(b) for a, b in zip(alone, parallel))  # Scrobbles again, not tuples
+    assert parallel_stats == alone_stats
+    assert alone_stats.nul_stripped == 24 and alone_stats.skipped["malformed_record"] == 48
+
+
+def test_small_exports_start_no_workers(many_months, monkeypatch):
+    def no_workers(processes):
+        raise AssertionError("workers started for a small file")
+
+    monkeypatch.setattr(listenbrainz, "worker_pool", no_workers)
+    records, _ = read(many_months, 4)  # 24 small members: far below PARALLEL_MIN_BYTES
+    assert len(records) > 24 * len(MONTH_LINES)
+
+
+def test_a_damaged_member_fails_the_file_the_same_way_on_workers(many_months, tmp_path, monkeypatch):
+    data = bytearray(many_months.read_bytes())
+    with zipfile.ZipFile(many_months) as archive:
+        info = archive.getinfo("listens/2021/6.jsonl")
+    start = info.header_offset + 30 + len(info.filename) + 8
+    data[start : start + 40] = b"\xff" * 40  # garbage inside the deflate stream
+    damaged = tmp_path / "listenbrainz_damaged_1709402230.zip"
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setattr(listenbrainz, "PARALLEL_MIN_BYTES", 0)
+    messages = []
+    for processes in (1, 2):
+        with pytest.raises(ExportError) as failure:
+            read(damaged, processes)
+        messages.append(str(failure.value))
+    assert messages[0] == messages[1]
+    assert "listens/2021/6.jsonl line 1: damaged member" in messages[0]
+
+
+def test_stopping_early_stops_the_workers(many_months, monkeypatch):
+    monkeypatch.setattr(listenbrainz, "PARALLEL_MIN_BYTES", 0)
+    before = _children()
+    records = iter(open_export(many_months, settings(parse_processes=2)))
+    assert isinstance(next(records), Scrobble)
+    records.close()  # the consumer gives up: the workers must not linger
+    assert _children() == before
+
+
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    with worker_pool(1) as pool:
+        parts = next(pool.ordered([(os._exit, (3,))]))
+        with pytest.raises(WorkerFailed, match="exit code 3"):
+            list(parts)
+
+
+def _children() -> set[int]:
+    own = str(os.getpid())
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if stat[1] == own and stat[0] != "Z":
+                found.add(int(entry))
+    return found
+
+
+# --- the schema decoder changes speed, never results ------------------------------------------
+
+text = st.text(max_size=8) | st.sampled_from(["", " ", "A\x00B", "Ünïcode", "d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01"])
+leaf = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | text
+mbid = st.sampled_from(
+    ["d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01", "D1F6E2B33B6A4B5E8A3C3A9B7F0C2E01", "00000000-0000-0000-0000-000000000000", "x"]
+)
+anything = st.recursive(leaf | mbid, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6)
+
+
+def mostly(usual, odd=anything):
+    return st.one_of(usual, usual, usual, usual, odd)
+
+
+credit = st.fixed_dictionaries({}, optional={"artist_credit_name": mostly(text), "artist_mbid": mostly(mbid)})
+info = st.fixed_dictionaries(
+    {},
+    optional={
+        key: value
+        for key, value in {
+            "artist_names": mostly(st.lists(text | anything, max_size=3)),
+            "artist_mbids": mostly(st.lists(mbid, max_size=3)),
+            "recording_mbid": mostly(mbid),
+            "release_mbid": mostly(mbid),
+            "release_group_mbid": mostly(mbid),
+            "duration": mostly(st.integers(-5, 2**40)),
+            "duration_ms": mostly(st.integers(-5, 2**45)),
+            "media_player": mostly(text),
+            "submission_client": mostly(text),
+            "origin_url": text,
+        }.items()
+    },
+)
+mapping = st.fixed_dictionaries(
+    {},
+    optional={
+        "recording_mbid": mostly(mbid),
+        "release_mbid": mostly(mbid),
+        "artist_mbids": mostly(st.lists(mbid, max_size=2)),
+        "artists": mostly(st.lists(mostly(credit), max_size=3)),
+        "caa_id": st.integers(),
+    },
+)
+# Mostly listens that are accepted (so every optional field counts), sometimes anything at all.
+name = mostly(st.sampled_from(["Artist", "Ünïcode Band", "Nul\x00Band"]), text | anything)
+meta = st.fixed_dictionaries(
+    {"artist_name": name, "track_name": name, "additional_info": mostly(info), "mbid_mapping": mostly(mapping)},
+    optional={"release_name": text | anything, "recording_msid": text},
+)
+listen = st.fixed_dictionaries(
+    {"listened_at": mostly(st.integers(0, 2_000_000_000)), "track_metadata": mostly(meta)},
+    optional={"user_name": text},
+)
+
+
+@hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=listen)
+def test_schema_decoding_and_full_parsing_judge_every_listen_alike(tmp_path, value):
+    line = json.dumps(value).encode()
+    ctx = ReadContext(tmp_path / "x.zip", settings(), ExportStats())
+    ctx.clean_text = b"\\u0000" not in line
+
+    def judged(decoded):
+        try:
+            return listenbrainz.normalise(copy.deepcopy(decoded), "p", ctx)
+        except Exception as exc:  # noqa: BLE001 - the kind of failure must match too
+            return type(exc)
+
+    full = judged(from_json(line))
+    try:
+        schema = listenbrainz._decode_listen(line)
+    except ValueError:
+        return  # the reader parses this line in full: nothing to compare
+    assert judged(schema) == full
