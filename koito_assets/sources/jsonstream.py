@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from json import scanner
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -113,7 +113,7 @@ class JsonStream:
             if not self._after_element("]"):
                 return
 
-    def items(self) -> Iterator[Any]:
+    def items(self, decode_batch: Callable[[str], list[Any]] = from_json) -> Iterator[Any]:
         """Decode the elements of the array starting here, in order (the hot path).
 
         Once two elements show the text that joins them (say ``},\n  {"ts"``), the elements are
@@ -122,7 +122,9 @@ class JsonStream:
         The parse can only succeed when the cut falls between elements (anywhere else leaves a
         bracket or a string open), so the values are exactly the elements. A stretch that does
         not parse (a joint inside an element, a lone surrogate, corrupt data) is decoded element
-        by element instead, with exact error positions.
+        by element instead, with exact error positions. A format may pass a faster
+        ``decode_batch`` (a schema decoder that keeps only the keys it reads); when that refuses
+        a stretch, the stretch is decoded element by element in full, so results are the same.
         """
         self._expect("[")
         if self.peek() == "]":
@@ -131,7 +133,7 @@ class JsonStream:
         joint = None
         while True:
             if joint is not None:
-                batch = self._batch(joint)
+                batch = self._batch(joint, decode_batch)
                 if batch:
                     yield from batch
                     continue
@@ -174,7 +176,7 @@ class JsonStream:
             return False
         raise self._unexpected(f"',' or '{closer}'")
 
-    def _batch(self, joint: str) -> list[Any] | None:
+    def _batch(self, joint: str, decode_batch: Callable[[str], list[Any]]) -> list[Any] | None:
         """The whole elements before the last ``joint`` in the next stretch, or None."""
         text = self._text
         start = _WHITESPACE.match(text, self._pos).end()
@@ -184,8 +186,8 @@ class JsonStream:
         if cut <= start:
             return None
         try:
-            values = from_json("[" + text[start : cut + 1] + "]")
-        except ValueError:
+            values = decode_batch("[" + text[start : cut + 1] + "]")
+        except (ValueError, RecursionError):
             self._batch_blocked_until = self._consumed_chars + cut + 1
             return None
         self._pos = cut + joint.index(",") + 1  # where the delimiter check leaves the cursor

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+import msgspec
 
 from koito_assets.sources.context import ReadContext
 from koito_assets.sources.errors import BadRecord
@@ -26,12 +28,33 @@ SCROBBLE_LISTS = ("scrobbles", "list")  # export file, API response
 _COMBINATION = " • "
 
 
+class _Album(TypedDict, total=False):
+    albumtitle: Any
+
+
+class _Track(TypedDict, total=False):
+    artists: Any
+    title: Any
+    album: _Album | None
+
+
+class _Scrobble(TypedDict, total=False):
+    """The keys ``normalise`` reads; msgspec drops the rest (durations, origin, album artists)."""
+
+    time: Any
+    track: _Track
+
+
+# A stretch with any other shape (say a null track) is decoded in full instead: same records.
+_decode_scrobbles = msgspec.json.Decoder(list[_Scrobble]).decode
+
+
 def read(path: Path, ctx: ReadContext) -> Iterator[Record]:
     """Every scrobble of the file, in file order."""
     with open_json(path) as stream:
         for key in stream.members():
             if key in SCROBBLE_LISTS:
-                yield from numbered(stream, stream.items(), normalise, ctx)
+                yield from numbered(stream, stream.items(_decode_scrobbles), normalise, ctx)
             else:
                 stream.value()
         stream.end()

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
-from pydantic_core import from_json
 
 from koito_assets.sources import ExportError, Scrobble, listenbrainz, open_export
-from koito_assets.sources.context import ExportStats, ReadContext
 from koito_assets.sources.parallel import WorkerFailed, worker_pool
 
 from .helpers import LISTENBRAINZ_EXPORT, settings
@@ -121,79 +117,3 @@ def _children() -> set[int]:
             if stat[1] == own and stat[0] != "Z":
                 found.add(int(entry))
     return found
-
-
-# --- the schema decoder changes speed, never results ------------------------------------------
-
-text = st.text(max_size=8) | st.sampled_from(["", " ", "A\x00B", "Ünïcode", "d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01"])
-leaf = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | text
-mbid = st.sampled_from(
-    ["d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01", "D1F6E2B33B6A4B5E8A3C3A9B7F0C2E01", "00000000-0000-0000-0000-000000000000", "x"]
-)
-anything = st.recursive(leaf | mbid, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6)
-
-
-def mostly(usual, odd=anything):
-    return st.one_of(usual, usual, usual, usual, odd)
-
-
-credit = st.fixed_dictionaries({}, optional={"artist_credit_name": mostly(text), "artist_mbid": mostly(mbid)})
-info = st.fixed_dictionaries(
-    {},
-    optional={
-        key: value
-        for key, value in {
-            "artist_names": mostly(st.lists(text | anything, max_size=3)),
-            "artist_mbids": mostly(st.lists(mbid, max_size=3)),
-            "recording_mbid": mostly(mbid),
-            "release_mbid": mostly(mbid),
-            "release_group_mbid": mostly(mbid),
-            "duration": mostly(st.integers(-5, 2**40)),
-            "duration_ms": mostly(st.integers(-5, 2**45)),
-            "media_player": mostly(text),
-            "submission_client": mostly(text),
-            "origin_url": text,
-        }.items()
-    },
-)
-mapping = st.fixed_dictionaries(
-    {},
-    optional={
-        "recording_mbid": mostly(mbid),
-        "release_mbid": mostly(mbid),
-        "artist_mbids": mostly(st.lists(mbid, max_size=2)),
-        "artists": mostly(st.lists(mostly(credit), max_size=3)),
-        "caa_id": st.integers(),
-    },
-)
-# Mostly listens that are accepted (so every optional field counts), sometimes anything at all.
-name = mostly(st.sampled_from(["Artist", "Ünïcode Band", "Nul\x00Band"]), text | anything)
-meta = st.fixed_dictionaries(
-    {"artist_name": name, "track_name": name, "additional_info": mostly(info), "mbid_mapping": mostly(mapping)},
-    optional={"release_name": text | anything, "recording_msid": text},
-)
-listen = st.fixed_dictionaries(
-    {"listened_at": mostly(st.integers(0, 2_000_000_000)), "track_metadata": mostly(meta)},
-    optional={"user_name": text},
-)
-
-
-@hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(value=listen)
-def test_schema_decoding_and_full_parsing_judge_every_listen_alike(tmp_path, value):
-    line = json.dumps(value).encode()
-    ctx = ReadContext(tmp_path / "x.zip", settings(), ExportStats())
-    ctx.clean_text = b"\\u0000" not in line
-
-    def judged(decoded):
-        try:
-            return listenbrainz.normalise(copy.deepcopy(decoded), "p", ctx)
-        except Exception as exc:  # noqa: BLE001 - the kind of failure must match too
-            return type(exc)
-
-    full = judged(from_json(line))
-    try:
-        schema = listenbrainz._decode_listen(line)
-    except ValueError:
-        return  # the reader parses this line in full: nothing to compare
-    assert judged(schema) == full
