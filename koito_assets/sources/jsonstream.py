@@ -113,7 +113,7 @@ class JsonStream:
             if not self._after_element("]"):
                 return
 
-    def items(self, decode_batch: Callable[[str], list[Any]] = from_json) -> Iterator[Any]:
+    def items(self, decode_batch: Callable[[str], list[Any]] | None = None) -> Iterator[Any]:
         """Decode the elements of the array starting here, in order (the hot path).
 
         Once two elements show the text that joins them (say ``},\n  {"ts"``), the elements are
@@ -126,6 +126,7 @@ class JsonStream:
         ``decode_batch`` (a schema decoder that keeps only the keys it reads); when that refuses
         a stretch, the stretch is decoded element by element in full, so results are the same.
         """
+        decode_batch = decode_batch or from_json
         self._expect("[")
         if self.peek() == "]":
             self._pos += 1
