@@ -293,6 +293,11 @@ class AlbumState(Loaded):
                 "FROM unnest(%s::int[], %s::text[]) AS u(i, m) WHERE r.id = u.i",
                 (int_array(self.mbid_updates), text_array(self.mbid_updates.values())),
             )
+
+    def write_links(self, conn: psycopg.Connection) -> None:
+        """Write the artist links and aliases made here; their releases and artists must exist and
+        be locked already (the caller may skip the per-row foreign-key checks)."""
+        real = self.real
         if self.links:
             keys = list(self.links)
             conn.execute(
@@ -413,28 +418,6 @@ class TrackState(Loaded):
                     int_array(albums.get(n.album_id, n.album_id) for n in self.created),
                 ),
             )
-            keys = list(self.credit_rows)
-            conn.execute(
-                "INSERT INTO artist_tracks (artist_id, track_id, is_primary) "
-                "SELECT * FROM unnest(%s::int[], %s::int[], %s::bool[])",
-                (
-                    int_array(a for a, _ in keys),
-                    int_array(real[t] for _, t in keys),
-                    bool_array(self.credit_rows[k] for k in keys),
-                ),
-            )
-            keys = list(self.alias_rows)
-            conn.execute(
-                "INSERT INTO track_aliases (track_id, alias, source, is_primary) "
-                "SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], %s::bool[]) "
-                "ON CONFLICT DO NOTHING",
-                (
-                    int_array(real[t] for t, _ in keys),
-                    text_array(alias for _, alias in keys),
-                    text_array(self.alias_rows[k][0] for k in keys),
-                    bool_array(self.alias_rows[k][1] for k in keys),
-                ),
-            )
         if self.mbid_updates:
             conn.execute(
                 "UPDATE tracks t SET musicbrainz_id = u.m::uuid "
@@ -453,6 +436,35 @@ class TrackState(Loaded):
                     int_array(self.duration_updates.values()),
                 ),
             )
+
+    def write_links(self, conn: psycopg.Connection) -> None:
+        """Write the artist credits and aliases of the tracks created here; their artists must
+        exist and be locked already (the caller may skip the per-row foreign-key checks)."""
+        real = self.real
+        if not self.created:
+            return
+        keys = list(self.credit_rows)
+        conn.execute(
+            "INSERT INTO artist_tracks (artist_id, track_id, is_primary) "
+            "SELECT * FROM unnest(%s::int[], %s::int[], %s::bool[])",
+            (
+                int_array(a for a, _ in keys),
+                int_array(real[t] for _, t in keys),
+                bool_array(self.credit_rows[k] for k in keys),
+            ),
+        )
+        keys = list(self.alias_rows)
+        conn.execute(
+            "INSERT INTO track_aliases (track_id, alias, source, is_primary) "
+            "SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], %s::bool[]) "
+            "ON CONFLICT DO NOTHING",
+            (
+                int_array(real[t] for t, _ in keys),
+                text_array(alias for _, alias in keys),
+                text_array(self.alias_rows[k][0] for k in keys),
+                bool_array(self.alias_rows[k][1] for k in keys),
+            ),
+        )
 
 
 class BatchStore:

@@ -64,15 +64,23 @@ def fetch_hits(conn: psycopg.Connection, keys: Sequence[str]) -> dict[str, tuple
     return {key: (artist, album, track) for key, artist, album, track in rows}
 
 
-def write_rows(conn: psycopg.Connection, rows: Sequence[LookupRow]) -> None:
-    """Pin what the rows name, then insert or replace them: two statements for any number."""
-    if not rows:
-        return
+def pin(conn: psycopg.Connection, rows: Sequence[LookupRow]) -> None:
+    """Lock the artists and releases the rows name against deletion until commit (FOR KEY
+    SHARE), in one statement; EntityVanished if one is gone already."""
     artists = {a for r in rows for a in r.artist_ids}
     albums = {r.album_id for r in rows}
     pinned = conn.execute(_PIN_SQL, (int_array(artists), int_array(albums))).fetchone()
     if pinned != (len(artists), len(albums)):
         raise EntityVanished("an artist or release was deleted while we resolved; resolving again")
+
+
+def write_rows(conn: psycopg.Connection, rows: Sequence[LookupRow], *, pinned: bool = False) -> None:
+    """Pin what the rows name (unless the caller has), then insert or replace them: two
+    statements for any number."""
+    if not rows:
+        return
+    if not pinned:
+        pin(conn, rows)
     conn.execute(
         _WRITE_SQL,
         (

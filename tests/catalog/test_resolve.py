@@ -177,3 +177,39 @@ def test_koito_records_are_resolved_set_based(pg_server, template_db) -> None:
                 return statements(conn.log)  # type: ignore[attr-defined]
 
     assert logged(batch(10)) == logged(batch(200))
+
+
+def test_a_role_that_is_not_superuser_resolves_with_the_foreign_key_checks(pg_server, template_db) -> None:
+    """Koito's own database user is usually no superuser: it may not skip per-row checks, and
+    resolution must work the same with them."""
+    role = f"koito_app_{next(helpers._names)}"
+    with helpers.fresh_database(pg_server, template_db) as url, psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        for schema in ("public", "koito_import"):
+            admin.execute(f'GRANT USAGE ON SCHEMA {schema} TO "{role}"')
+            admin.execute(f'GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO "{role}"')
+            admin.execute(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO "{role}"')
+        role_url = psycopg.conninfo.make_conninfo(url, user=role)
+        with helpers.counting_pool(role_url, 1) as pool:
+            with pool.connection() as conn:
+                assert conn.info.parameter_status("is_superuser") == "off"
+            result = resolve_keys(pool, workload(60), musicbrainz=OFF, settings=SETTINGS)
+            with pool.connection() as conn:
+                assert not any("session_replication_role" in s for s in conn.log)  # type: ignore[attr-defined]
+        assert not result.failed and len(result.ids) == 60
+        links = admin.execute(
+            "SELECT (SELECT count(*) FROM artist_tracks), (SELECT count(*) FROM track_aliases)"
+        ).fetchone()
+        assert links[0] >= 60 and links[1] == 60
+
+
+def test_a_superuser_writes_links_without_per_row_checks(db_url: str) -> None:
+    with helpers.counting_pool(db_url, 1) as pool:
+        resolve_keys(pool, workload(20), musicbrainz=OFF, settings=SETTINGS)
+        with pool.connection() as conn:
+            log = list(conn.log)  # type: ignore[attr-defined]
+    replica = next(i for i, s in enumerate(log) if "session_replication_role = replica" in s)
+    origin = next(i for i, s in enumerate(log) if "session_replication_role = origin" in s)
+    inside = log[replica + 1 : origin]
+    assert inside and all(s.startswith("INSERT INTO") for s in inside)
+    assert {s.split()[2] for s in inside} <= {"artist_releases", "release_aliases", "artist_tracks", "track_aliases"}

@@ -24,6 +24,7 @@ from pydantic_core import from_json
 from koito_assets.catalog.resolve import resolve_keys
 from koito_assets.db.connection import DatabaseUnreachable
 from koito_assets.db.resource import DB_POOL, KoitoDatabase
+from koito_assets.db.row_checks import without_row_checks
 from koito_assets.db.users import IMPORT_USER_ID
 from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.partitions import export_files
@@ -237,22 +238,14 @@ def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]
 
     The foreign-key checks on ``listens`` cost more than the insert itself (one lookup per row
     per key). Their guarantee is taken set-based instead (lock_listen_targets.sql), and where
-    the role may set session_replication_role (a superuser, such as the embedded server's, or a
-    role granted SET on it) the per-row checks are skipped. Elsewhere the insert runs as is.
+    the role may (db/row_checks.py) the per-row checks are skipped. Elsewhere the insert runs as is.
     """
     params = {"file_id": file_id, "user_id": IMPORT_USER_ID}
     conn.execute(load_sql("lock_listen_targets"), params)
-    try:
-        with conn.transaction():  # a savepoint: a refusal must not end the outer transaction
-            conn.execute("SET LOCAL session_replication_role = replica")
-        skip_checks = True
-    except psycopg.errors.InsufficientPrivilege:
-        skip_checks = False
-    started = time.perf_counter()
-    inserted = conn.execute(load_sql("load_listens"), params).rowcount
-    seconds = time.perf_counter() - started
-    if skip_checks:
-        conn.execute("SET LOCAL session_replication_role = origin")
+    with without_row_checks(conn):
+        started = time.perf_counter()
+        inserted = conn.execute(load_sql("load_listens"), params).rowcount
+        seconds = time.perf_counter() - started
     return inserted, seconds
 
 
