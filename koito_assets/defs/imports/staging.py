@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from koito_assets.catalog.lookup_key import lookup_key
+from koito_assets.collector import collector_paused
 from koito_assets.sources import Export
 from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Scrobble, Skipped
 
@@ -73,7 +74,7 @@ def stage_export(
     seen_keys: set[str] = set()
     keys_by_identity: dict[tuple, str] = {}
     first = last = None
-    with conn.cursor() as cur, cur.copy(
+    with collector_paused(), conn.cursor() as cur, cur.copy(
         "COPY koito_import.staged_scrobbles "
         "(file_id, seq, lookup_key, listened_at, client, duration_s, payload) FROM STDIN"
     ) as copy:
