@@ -80,7 +80,6 @@ class _Batch:
     ids: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     created: tuple[int, int, int] = (0, 0, 0)
-    touched: set[int] = field(default_factory=set)
     live_queries: int = 0
 
 
@@ -196,7 +195,6 @@ def _resolve_batch(
     items: Sequence[Item],
     memo: MemoMusicBrainz,
     settings: Settings,
-    touched: set[int],
 ) -> _Batch:
     """One transaction's worth of keys: two phases (artists; releases with tracks), each loaded,
     run, locked, checked and written."""
@@ -231,16 +229,13 @@ def _resolve_batch(
         store.albums.load(conn, pairs, mbids)
         store.tracks = TrackState()
         store.tracks.load(conn, *_track_inputs(items, store.albums, memo))
-        batch.touched = set(touched)
         found = {}
         for key, record in items:
             album = rules.resolve_album(store, record, artists[key])
             track = rules.resolve_track(store, record, artists[key], album)
-            if track not in batch.touched:
-                # Koito asks MusicBrainz for a length at a track's first listen with none; the
-                # first record of a track in file order is its first key's representative.
-                batch.touched.add(track)
-                rules.fill_duration_from_musicbrainz(store, record, track)
+            # Every key's first listen misses the cache one by one, and a miss asks MusicBrainz
+            # for the length of a track still without one (its MBID may have come meanwhile).
+            rules.fill_duration_from_musicbrainz(store, record, track)
             found[key] = (album, track)
         return found
 
@@ -267,7 +262,6 @@ def _resolve_batch(
             store.albums.write_links(conn)
             store.tracks.write_links(conn)
         cache.write_rows(conn, rows, pinned=True)
-    batch.touched = {real.get(t, t) for t in batch.touched}
     batch.created = (len(store.artists.created), len(store.albums.created), len(store.tracks.created))
     batch.live_queries = store.live_queries
     return batch
@@ -280,12 +274,10 @@ def _resolve_one(
     record: Scrobble,
     memo: MemoMusicBrainz,
     settings: Settings,
-    touched: set[int],
 ) -> tuple[tuple[int, int, int], dict[str, int]]:
     store = DbStore(conn, locks, memo, settings.artist_separators)
     artists, album, track = rules.resolve_record(store, record)
-    if track not in touched:
-        rules.fill_duration_from_musicbrainz(store, record, track)
+    rules.fill_duration_from_musicbrainz(store, record, track)
     cache.write_rows(conn, [cache.LookupRow(key, artists, album, track, lookup_mbids(record))])
     return (artists[0], album, track), store.created
 
@@ -295,7 +287,6 @@ def _resolve_one_by_one(
     items: Sequence[Item],
     memo: MemoMusicBrainz,
     settings: Settings,
-    touched: set[int],
 ) -> _Batch:
     """The fallback when a batch fails for a reason a retry does not cure: every key in its own
     transaction, so one bad key fails alone, with its reason."""
@@ -304,7 +295,7 @@ def _resolve_one_by_one(
     for key, record in items:
         try:
             ids, made = in_transaction(
-                conn, lambda locks: _resolve_one(conn, locks, key, record, memo, settings, touched)
+                conn, lambda locks: _resolve_one(conn, locks, key, record, memo, settings)
             )
         except (InvalidRecord, LostRace, psycopg.DatabaseError) as exc:
             if isinstance(exc, psycopg.OperationalError):
@@ -312,10 +303,8 @@ def _resolve_one_by_one(
             batch.failed[key] = str(exc).strip() or type(exc).__name__
             continue
         batch.ids[key] = ids
-        touched.add(ids[2])
         created = [created[0] + made["artists"], created[1] + made["albums"], created[2] + made["tracks"]]
     batch.created = (created[0], created[1], created[2])
-    batch.touched = touched
     return batch
 
 
@@ -359,21 +348,19 @@ def resolve_keys(
             result.cache_hits = len(hits)
             misses = [(key, record) for key, record in items if key not in hits]
             prefetch(conn, [record for _, record in misses], memo, settings.resolve_workers)
-            touched: set[int] = set()
             for start in range(0, len(misses), BATCH_KEYS):
                 chunk = misses[start : start + BATCH_KEYS]
                 try:
                     batch = in_transaction(
                         conn,
-                        lambda locks: _resolve_batch(conn, locks, chunk, memo, settings, touched),
+                        lambda locks: _resolve_batch(conn, locks, chunk, memo, settings),
                     )
                 except (LostRace, psycopg.DatabaseError) as exc:
                     if isinstance(exc, psycopg.OperationalError):
                         raise
                     log.warning("resolving %d keys together failed (%s); going key by key", len(chunk), exc)
                     result.batches_resolved_per_key += 1
-                    batch = _resolve_one_by_one(conn, chunk, memo, settings, touched)
-                touched = batch.touched
+                    batch = _resolve_one_by_one(conn, chunk, memo, settings)
                 result.ids.update(batch.ids)
                 result.failed.update(batch.failed)
                 result.artists_created += batch.created[0]
