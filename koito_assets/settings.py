@@ -101,7 +101,7 @@ class Settings:
     import_before_unix: int | None = None
     artist_separators: tuple[str, ...] = DEFAULT_ARTIST_SEPARATORS
     spotify_play_rule: str = "trackdone"
-    parse_processes: int = 0  # processes that read one big export; 0 = one per CPU (at most 4)
+    parse_processes: int = 0  # worker processes reading one big export; 0 = by CPU count (parallel.py)
     default_username: str = "admin"
     default_password: str = field(default="changeme", repr=False)
 

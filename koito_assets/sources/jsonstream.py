@@ -149,6 +149,37 @@ class JsonStream:
             if not another:
                 return
 
+    def stretches(self, max_chars: int) -> Iterator[tuple[bool, Any]]:
+        """Walk the array starting here like :meth:`items`, but hand stretches of elements out
+        undecoded, for another process to decode: ``(True, (text, joint))`` for a stretch of up
+        to ``max_chars`` characters, ``(False, value)`` for an element decoded here.
+
+        A stretch is cut at a joint, so it holds ``text.count(joint) + 1`` whole elements when
+        every joint in it sits between elements. Only decoding proves that; until the caller
+        has, the cursor position after a stretch is a guess, and so is everything read after
+        it, errors included. A caller that finds a stretch not whole must read the array again
+        with :meth:`items`.
+        """
+        self._expect("[")
+        if self.peek() == "]":
+            self._pos += 1
+            return
+        joint = None
+        while True:
+            if joint is not None:
+                stretch = self._cut(joint, max_chars)
+                if stretch is not None:
+                    yield True, (stretch, joint)
+                    continue
+            value = self.value()
+            text, end = self._text, self._pos
+            another = self._after_element("]")
+            if joint is None and another and self._text is text:
+                joint = _joint(text, end, self._pos)
+            yield False, value
+            if not another:
+                return
+
     def value(self) -> Any:
         """Decode the value starting here (bounded by the value cap)."""
         if self.peek() == "":
@@ -193,6 +224,18 @@ class JsonStream:
             return None
         self._pos = cut + joint.index(",") + 1  # where the delimiter check leaves the cursor
         return values
+
+    def _cut(self, joint: str, max_chars: int) -> str | None:
+        """The text of the next stretch, up to its last joint, with the cursor moved past it."""
+        if not self._eof and len(self._text) - self._pos < max_chars:
+            self._fill()
+        text = self._text
+        start = _WHITESPACE.match(text, self._pos).end()
+        cut = text.rfind(joint, start, start + max_chars)
+        if cut <= start:
+            return None
+        self._pos = cut + joint.index(",") + 1
+        return text[start : cut + 1]
 
     def _expect(self, char: str) -> None:
         if self.peek() != char:
@@ -260,7 +303,7 @@ class JsonStream:
         self._pos = 0
         self._eof = not data
         # A value decoded from the old window may still be on its way to the caller: keep its flag.
-        window_escapes = _has_escapes(self._text)
+        window_escapes = has_escapes(self._text)
         self.escapes = self._window_escapes or window_escapes
         self._window_escapes = window_escapes
 
@@ -293,7 +336,7 @@ def _joint(text: str, end: int, after_comma: int) -> str | None:
     return text[end - 1 : key.end()]
 
 
-def _has_escapes(text: str) -> bool:
+def has_escapes(text: str) -> bool:
     """Whether JSON text spells a NUL ("\\u0000") or a surrogate ("\\ud83d"): the only ways to get
     either into a decoded string, since raw control characters and raw surrogates are refused."""
     return _NUL_OR_SURROGATE_ESCAPE.search(text) is not None

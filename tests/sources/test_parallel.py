@@ -117,3 +117,80 @@ def _children() -> set[int]:
             if stat[1] == own and stat[0] != "Z":
                 found.add(int(entry))
     return found
+
+
+# --- Maloja: one JSON document cut into stretches ---------------------------------------------
+
+
+def maloja_scrobbles(count: int) -> list:
+    scrobbles = []
+    for n in range(count):
+        artists = ["Main • Guest"] if n % 7 == 0 else [f"Artist {n % 13}"]
+        album = None if n % 5 == 0 else {"albumtitle": f"Album {n % 11}", "artists": artists}
+        scrobble = {"time": 1_600_000_000 + n, "track": {"artists": artists, "title": f"Song {n}", "album": album}}
+        scrobbles.append(scrobble)
+    scrobbles[40]["track"]["title"] = "Nul\x00Song"
+    scrobbles[41]["time"] = "yesterday"
+    scrobbles[42]["track"]["artists"] = []
+    return scrobbles
+
+
+def write_maloja(path, scrobbles, **dump) -> None:
+    path.write_text(json.dumps({"maloja": {"export_time": 1}, "scrobbles": scrobbles}, ensure_ascii=False, **dump))
+
+
+@pytest.fixture
+def parallel_maloja(monkeypatch):
+    from koito_assets.sources import maloja
+
+    monkeypatch.setattr(maloja, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(maloja, "STRETCH_CHARS", 3000)  # many small stretches
+    return maloja
+
+
+@pytest.mark.parametrize("dump", [{"indent": 3}, {}], ids=["pretty", "compact"])
+def test_maloja_on_workers_gives_the_records_of_one_process(tmp_path, parallel_maloja, dump):
+    path = tmp_path / "maloja_export_1.json"
+    write_maloja(path, maloja_scrobbles(2000), **dump)
+    alone, alone_stats = read(path, 1)
+    parallel, parallel_stats = read(path, 2)
+    assert parallel == alone and parallel_stats == alone_stats
+    assert all(type(a) is type(b) for a, b in zip(alone, parallel))
+    assert alone_stats.nul_stripped == 1 and len(alone) == 2000
+
+
+def test_maloja_cut_inside_a_title_is_caught_and_read_again(tmp_path, parallel_maloja, monkeypatch):
+    scrobbles = maloja_scrobbles(2000)
+    # Compact JSON joins scrobbles with '},{"time"'. No string can hold that (its quote would be
+    # escaped), but a nested list of objects keyed "time" first can: a false cut, deep inside.
+    for n in range(100, 2000, 150):
+        scrobbles[n]["history"] = [{"time": 1}, {"time": 2}]
+    path = tmp_path / "maloja_export_1.json"
+    write_maloja(path, scrobbles)
+    fallbacks = []
+    real = parallel_maloja._read_here
+    monkeypatch.setattr(parallel_maloja, "_read_here", lambda *a: fallbacks.append(1) or real(*a))
+    alone, _ = read(path, 1)
+    parallel, _ = read(path, 2)
+    assert parallel == alone and len(parallel) == 2000
+    assert fallbacks == [1, 1]  # the one-process read, then the fallback of the parallel one
+
+
+def test_maloja_damaged_file_fails_the_same_way_on_workers(tmp_path, parallel_maloja):
+    path = tmp_path / "maloja_export_1.json"
+    write_maloja(path, maloja_scrobbles(2000), indent=3)
+    path.write_bytes(path.read_bytes()[:-20_000])  # cut off mid-document
+    messages = []
+    for processes in (1, 2):
+        with pytest.raises(ExportError) as failure:
+            read(path, processes)
+        messages.append(str(failure.value))
+    assert messages[0] == messages[1] and "truncated JSON" in messages[0]
+
+
+@pytest.mark.parametrize(("configured", "cpus", "expected"), [(0, 1, 1), (0, 2, 1), (0, 3, 2), (0, 16, 4), (3, 2, 3), (1, 16, 1)])
+def test_worker_count_follows_the_setting_or_the_cpus(monkeypatch, configured, cpus, expected):
+    from koito_assets.sources import parallel
+
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: cpus)
+    assert parallel.process_count(configured) == expected
