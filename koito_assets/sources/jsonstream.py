@@ -126,28 +126,12 @@ class JsonStream:
         ``decode_batch`` (a schema decoder that keeps only the keys it reads); when that refuses
         a stretch, the stretch is decoded element by element in full, so results are the same.
         """
-        decode_batch = decode_batch or from_json
-        self._expect("[")
-        if self.peek() == "]":
-            self._pos += 1
-            return
-        joint = None
-        while True:
-            if joint is not None:
-                batch = self._batch(joint, decode_batch)
-                if batch:
-                    yield from batch
-                    continue
-            value = self.value()
-            text, end = self._text, self._pos
-            # Find the delimiter before handing the value out, so a cut file never yields a
-            # cut value ("[1" of "[10]").
-            another = self._after_element("]")
-            if joint is None and another and self._text is text:
-                joint = _joint(text, end, self._pos)
-            yield value
-            if not another:
-                return
+        decode = decode_batch or from_json
+        for is_batch, piece in self._walk(lambda joint: self._batch(joint, decode)):
+            if is_batch:
+                yield from piece
+            else:
+                yield piece
 
     def stretches(self, max_chars: int) -> Iterator[tuple[bool, Any]]:
         """Walk the array starting here like :meth:`items`, but hand stretches of elements out
@@ -160,6 +144,16 @@ class JsonStream:
         it, errors included. A caller that finds a stretch not whole must read the array again
         with :meth:`items`.
         """
+        def stretch(joint: str) -> tuple[str, str] | None:
+            text = self._cut(joint, max_chars)
+            return None if text is None else (text, joint)
+
+        return self._walk(stretch)
+
+    def _walk(self, take: Callable[[str], Any]) -> Iterator[tuple[bool, Any]]:
+        """The array starting here as ``(True, what take(joint) gave)`` for a stretch taken
+        at once, and ``(False, value)`` for an element decoded alone (the first two, which show
+        the joint, and any where ``take`` gives nothing)."""
         self._expect("[")
         if self.peek() == "]":
             self._pos += 1
@@ -167,12 +161,14 @@ class JsonStream:
         joint = None
         while True:
             if joint is not None:
-                stretch = self._cut(joint, max_chars)
-                if stretch is not None:
-                    yield True, (stretch, joint)
+                taken = take(joint)
+                if taken:
+                    yield True, taken
                     continue
             value = self.value()
             text, end = self._text, self._pos
+            # Find the delimiter before handing the value out, so a cut file never yields a
+            # cut value ("[1" of "[10]").
             another = self._after_element("]")
             if joint is None and another and self._text is text:
                 joint = _joint(text, end, self._pos)
