@@ -178,3 +178,53 @@ def test_records_whose_key_cannot_be_resolved_are_skipped_with_the_reason(db_url
         ).fetchone()
     assert skipped == [("unresolvable", "injected: cannot resolve")] * 2
     assert (accepted, skipped_counts, status) == (6, {"unresolvable": 2}, "complete")
+
+
+def _write_listenbrainz_json(path: Path, listens: list[tuple[int, str, str]]) -> Path:
+    """An old single-array ListenBrainz export: (time, title, media player) per listen."""
+    import json
+
+    rows = [
+        {"listened_at": at, "track_metadata": {"artist_name": "Example Band", "track_name": title,
+                                               "additional_info": {"media_player": player}}}
+        for at, title, player in listens
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def _listens(url: str) -> list[tuple]:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT t.title, extract(epoch FROM l.listened_at)::bigint, l.client "
+            "FROM listens l JOIN tracks_with_title t ON t.id = l.track_id ORDER BY 2, 1"
+        ).fetchall()
+
+
+SECOND_FILE = [(1700000000, "Tide", "Late Player"), (1700000500, "Tide", "First Player"),
+               (1700000500, "Tide", "Second Player"), (1700000900, "Undertow", "Player")]
+EXPECTED_AFTER_BOTH = [("Tide", 1700000000, "Early Player"), ("Tide", 1700000500, "First Player"),
+                       ("Undertow", 1700000900, "Player")]
+
+
+@pytest.mark.parametrize("concurrent", [False, True], ids=["usual", "a listen inserted meanwhile"])
+def test_a_repeated_second_keeps_the_first_listen_in_file_then_database_order(
+    db_url, config_dir, monkeypatch, concurrent
+):
+    first = _write_listenbrainz_json(config_dir / "first_lb-2024-01-01.json", [(1700000000, "Tide", "Early Player")])
+    second = _write_listenbrainz_json(config_dir / "second_lb-2024-01-02.json", SECOND_FILE)
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert materialize(db_url, str(first), instance).success
+        if concurrent:
+            # The plain INSERT, its NOT EXISTS taken out, meets the earlier listen as a concurrent
+            # insert would: a unique violation, after which the ON CONFLICT statement runs.
+            from koito_assets.defs.imports import assets, queries
+
+            plain = queries.load_sql("load_listens").split("  AND NOT EXISTS")[0] + "ORDER BY tl.track_id, s.listened_at, s.seq"
+            monkeypatch.setattr(assets, "load_sql", lambda name: plain if name == "load_listens" else queries.load_sql(name))
+        result = materialize(db_url, str(second), instance)
+    assert result.success and all(check.passed for check in result.get_asset_check_evaluations())
+    loaded = _metadata(result, "listens_loaded")
+    assert (loaded["listens_inserted"], loaded["duplicates_ignored"]) == (2, 2)
+    assert _listens(db_url) == EXPECTED_AFTER_BOTH

@@ -244,7 +244,11 @@ def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]
     conn.execute(load_sql("lock_listen_targets"), params)
     with without_row_checks(conn):
         started = time.perf_counter()
-        inserted = conn.execute(load_sql("load_listens"), params).rowcount
+        try:
+            with conn.transaction():  # a savepoint: a concurrent listen must not end the outer one
+                inserted = conn.execute(load_sql("load_listens"), params).rowcount
+        except psycopg.errors.UniqueViolation:
+            inserted = conn.execute(load_sql("load_listens_on_conflict"), params).rowcount
         seconds = time.perf_counter() - started
     return inserted, seconds
 
