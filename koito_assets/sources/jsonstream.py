@@ -126,34 +126,7 @@ class JsonStream:
         ``decode_batch`` (a schema decoder that keeps only the keys it reads); when that refuses
         a stretch, the stretch is decoded element by element in full, so results are the same.
         """
-        decode = decode_batch or from_json
-        for is_batch, piece in self._walk(lambda joint: self._batch(joint, decode)):
-            if is_batch:
-                yield from piece
-            else:
-                yield piece
-
-    def stretches(self, max_chars: int) -> Iterator[tuple[bool, Any]]:
-        """Walk the array starting here like :meth:`items`, but hand stretches of elements out
-        undecoded, for another process to decode: ``(True, (text, joint))`` for a stretch of up
-        to ``max_chars`` characters, ``(False, value)`` for an element decoded here.
-
-        A stretch is cut at a joint, so it holds ``text.count(joint) + 1`` whole elements when
-        every joint in it sits between elements. Only decoding proves that; until the caller
-        has, the cursor position after a stretch is a guess, and so is everything read after
-        it, errors included. A caller that finds a stretch not whole must read the array again
-        with :meth:`items`.
-        """
-        def stretch(joint: str) -> tuple[str, str] | None:
-            text = self._cut(joint, max_chars)
-            return None if text is None else (text, joint)
-
-        return self._walk(stretch)
-
-    def _walk(self, take: Callable[[str], Any]) -> Iterator[tuple[bool, Any]]:
-        """The array starting here as ``(True, what take(joint) gave)`` for a stretch taken
-        at once, and ``(False, value)`` for an element decoded alone (the first two, which show
-        the joint, and any where ``take`` gives nothing)."""
+        decode_batch = decode_batch or from_json
         self._expect("[")
         if self.peek() == "]":
             self._pos += 1
@@ -161,9 +134,9 @@ class JsonStream:
         joint = None
         while True:
             if joint is not None:
-                taken = take(joint)
-                if taken:
-                    yield True, taken
+                batch = self._batch(joint, decode_batch)
+                if batch:
+                    yield from batch
                     continue
             value = self.value()
             text, end = self._text, self._pos
@@ -172,7 +145,7 @@ class JsonStream:
             another = self._after_element("]")
             if joint is None and another and self._text is text:
                 joint = _joint(text, end, self._pos)
-            yield False, value
+            yield value
             if not another:
                 return
 
@@ -220,18 +193,6 @@ class JsonStream:
             return None
         self._pos = cut + joint.index(",") + 1  # where the delimiter check leaves the cursor
         return values
-
-    def _cut(self, joint: str, max_chars: int) -> str | None:
-        """The text of the next stretch, up to its last joint, with the cursor moved past it."""
-        if not self._eof and len(self._text) - self._pos < max_chars:
-            self._fill()
-        text = self._text
-        start = _WHITESPACE.match(text, self._pos).end()
-        cut = text.rfind(joint, start, start + max_chars)
-        if cut <= start:
-            return None
-        self._pos = cut + joint.index(",") + 1
-        return text[start : cut + 1]
 
     def _expect(self, char: str) -> None:
         if self.peek() != char:
@@ -299,7 +260,7 @@ class JsonStream:
         self._pos = 0
         self._eof = not data
         # A value decoded from the old window may still be on its way to the caller: keep its flag.
-        window_escapes = has_escapes(self._text)
+        window_escapes = _has_escapes(self._text)
         self.escapes = self._window_escapes or window_escapes
         self._window_escapes = window_escapes
 
@@ -332,7 +293,7 @@ def _joint(text: str, end: int, after_comma: int) -> str | None:
     return text[end - 1 : key.end()]
 
 
-def has_escapes(text: str) -> bool:
+def _has_escapes(text: str) -> bool:
     """Whether JSON text spells a NUL ("\\u0000") or a surrogate ("\\ud83d"): the only ways to get
     either into a decoded string, since raw control characters and raw surrogates are refused."""
     return _NUL_OR_SURROGATE_ESCAPE.search(text) is not None

@@ -11,7 +11,6 @@ skipped as missing_artist instead of reaching the catalog.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypedDict
@@ -19,18 +18,14 @@ from typing import Any, TypedDict
 import msgspec
 
 from koito_assets.sources.context import ReadContext
-from koito_assets.sources.errors import BadRecord, ExportError
-from koito_assets.sources.jsonstream import has_escapes
-from koito_assets.sources.parallel import packed_parts, process_count, unpack, worker_pool
+from koito_assets.sources.errors import BadRecord
 from koito_assets.sources.fields import MAX_UNIX, shown, unix_seconds
-from koito_assets.sources.reader import Record, judged, new_scrobble, numbered, open_json
+from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
 from koito_assets.sources.record import Skipped, SkipReason
 
 FORMAT = "maloja"
 SCROBBLE_LISTS = ("scrobbles", "list")  # export file, API response
 _COMBINATION = " • "
-PARALLEL_MIN_BYTES = 32 << 20  # ~75,000 scrobbles: smaller files are read in-process
-STRETCH_CHARS = 1 << 18  # ~600 scrobbles a worker task
 
 
 class _Album(TypedDict, total=False):
@@ -55,27 +50,7 @@ _decode_scrobbles = msgspec.json.Decoder(list[_Scrobble]).decode
 
 
 def read(path: Path, ctx: ReadContext) -> Iterator[Record]:
-    """Every scrobble of the file, in file order; a big file on worker processes."""
-    processes = process_count(ctx.processes)
-    if processes == 1 or path.stat().st_size < PARALLEL_MIN_BYTES:
-        yield from _read_here(path, ctx)
-        return
-    delivered, nul_stripped = 0, ctx.stats.nul_stripped
-    try:
-        for record in _read_on_workers(path, ctx, processes):
-            yield record
-            delivered += 1
-        return
-    except (_NotWhole, ExportError):
-        pass  # a guessed cut was wrong, or the file is damaged: read it here, which knows
-    ctx.stats.nul_stripped = nul_stripped  # counted again below, from the first record
-    records = _read_here(path, ctx)
-    for _ in range(delivered):
-        next(records)
-    yield from records
-
-
-def _read_here(path: Path, ctx: ReadContext) -> Iterator[Record]:
+    """Every scrobble of the file, in file order."""
     with open_json(path) as stream:
         for key in stream.members():
             if key in SCROBBLE_LISTS:
@@ -83,71 +58,6 @@ def _read_here(path: Path, ctx: ReadContext) -> Iterator[Record]:
             else:
                 stream.value()
         stream.end()
-
-
-class _NotWhole(Exception):
-    """A stretch cut at a joint did not decode to whole scrobbles."""
-
-
-def _read_on_workers(path: Path, ctx: ReadContext, processes: int) -> Iterator[Record]:
-    """The scrobble lists cut into stretches that workers decode and judge, in file order.
-
-    This process only walks the document and cuts the lists at the joints between scrobbles
-    (the first two scrobbles show what a joint looks like); a worker proves each cut by decoding
-    its stretch to exactly the scrobbles the joints promise (else _NotWhole, and the caller
-    reads the file here instead).
-    """
-    with open_json(path) as stream, worker_pool(processes) as pool:
-        for key in stream.members():
-            if key not in SCROBBLE_LISTS:
-                stream.value()
-                continue
-            here: deque[tuple[int, Any, bool]] = deque()  # scrobbles decoded by this process
-
-            def tasks() -> Iterator[tuple[Any, tuple]]:
-                number = 0
-                for is_stretch, piece in stream.stretches(STRETCH_CHARS):
-                    if is_stretch:
-                        text, joint = piece
-                        yield _stretch_in_worker, (ctx.path, text, joint, number + 1, ctx.rules)
-                        number += text.count(joint) + 1
-                    else:
-                        number += 1
-                        here.append((number, piece, stream.escapes))
-                        yield None, ()
-
-            for parts in pool.ordered(tasks()):
-                if parts is None:
-                    number, item, escapes = here.popleft()
-                    ctx.clean_text = not escapes
-                    yield from judged([item], number, normalise, ctx)
-                    continue
-                for part in parts:
-                    if part is None:
-                        raise _NotWhole
-                    rows, nul_stripped = part
-                    ctx.stats.nul_stripped += nul_stripped
-                    yield from unpack(rows)
-        stream.end()
-
-
-def _stretch_in_worker(
-    path: Path, text: str, joint: str, first: int, rules: tuple[int, int, str, int]
-) -> Iterator[tuple[list, int] | None]:
-    """In a worker: the stretch's scrobbles as parts of (packed records, NUL characters
-    stripped), numbered from ``first``; None when the stretch is not whole scrobbles."""
-    try:
-        items = _decode_scrobbles("[" + text + "]")
-    except (ValueError, RecursionError):
-        items = None  # not whole, or a scrobble of odd shape: this process cannot tell
-    if items is None or len(items) != text.count(joint) + 1:
-        yield None
-        return
-    ctx = ReadContext.in_worker(path, rules)
-    ctx.clean_text = not has_escapes(text)
-    for rows in packed_parts(judged(items, first, normalise, ctx)):
-        yield rows, ctx.stats.nul_stripped
-        ctx.stats.nul_stripped = 0
 
 
 def normalise(item: Any, position: str, ctx: ReadContext) -> Record:

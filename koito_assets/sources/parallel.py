@@ -1,6 +1,6 @@
 """Reading one big export on several processes, records still in file order.
 
-A reader cuts its file into independent pieces (a zip member, a stretch of a JSON array), worker
+A reader cuts its file into independent pieces (the members of a ListenBrainz zip), worker
 processes turn pieces into records, and the reading process hands the records on in order. Only a
 bounded amount is in flight (a few pieces queued per worker, ~32 MB of answers buffered in each
 worker, a pipe between), so memory stays flat; small files are read in-process, where starting
@@ -43,7 +43,8 @@ def process_count(configured: int) -> int:
 
     On two CPUs, workers measured no faster than reading in-process: a record costs about
     twice the CPU on the way through a worker (pickled, sent, unpickled), and the reading
-    process still stages every record. With more CPUs the workers' share scales out.
+    process still stages every record. With more CPUs the workers' share scales out: the
+    reading process spends ~3 µs a record, a worker ~13 µs.
     """
     if configured > 0:
         return configured

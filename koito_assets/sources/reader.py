@@ -43,19 +43,6 @@ def numbered(
             yield Skipped(_MALFORMED, position, str(exc))
 
 
-def judged(items: Iterable[Any], first: int, normalise: Normaliser, ctx: ReadContext) -> Iterator[Record]:
-    """Normalise decoded records numbered from ``first`` ("record N") under the context's text
-    flag; a badly shaped one is skipped, not fatal."""
-    number = first
-    for item in items:
-        position = f"record {number}"
-        number += 1
-        try:
-            yield normalise(item, position, ctx)
-        except BadRecord as exc:
-            yield Skipped(_MALFORMED, position, str(exc))
-
-
 def normalise_one(item: Any, position: str, normalise: Normaliser, ctx: ReadContext) -> Record:
     """One record whose position the caller names (a line, a zip member's line)."""
     try:
