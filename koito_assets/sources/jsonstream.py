@@ -31,7 +31,13 @@ LOOKAHEAD_CHARS = 1 << 16  # decode with this much text ahead, so only big value
 _NEAR_END = 16  # an error this close to the window's end may just be a value cut by the window
 _BATCH_CHARS = 1 << 16  # elements decoded together: bigger batches lose to the garbage collector
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_NUL_OR_SURROGATE_ESCAPE = re.compile(r"\\u(?:0000|[dD])")
+# A NUL, a surrogate pair (how an ASCII-escaped export spells every emoji), or any other surrogate
+# escape (U+D800–DFFF; U+D000–D7FF are Hangul syllables); pairs come first, so a pair is one
+# match and its low half never matches alone.
+_NUL_OR_SURROGATE_ESCAPE = re.compile(
+    r"\\u(?:[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|0000|[dD][89a-fA-F][0-9a-fA-F]{2})"
+)
+_PAIR_LENGTH = 12
 _OBJECT_START = re.compile(r'\{[ \t\n\r]*"[^"\\]*"')  # "{" up to the end of its first key
 _scan_once = scanner.make_scanner(json.JSONDecoder())
 
@@ -61,7 +67,7 @@ class JsonStream:
         self._batch_blocked_until = 0  # no batch before this character: one failed there
         self._bytes_read = 0
         self._eof = False
-        self.escapes = False  # whether the window (or the one before) spells NUL or a surrogate
+        self.escapes = False  # whether the window (or the one before) spells NUL or a lone surrogate
         self._window_escapes = False
         self._fill()
         if self._text.startswith("\ufeff"):  # a UTF-8 byte-order mark, as Windows tools write
@@ -294,9 +300,10 @@ def _joint(text: str, end: int, after_comma: int) -> str | None:
 
 
 def _has_escapes(text: str) -> bool:
-    """Whether JSON text spells a NUL ("\\u0000") or a surrogate ("\\ud83d"): the only ways to get
-    either into a decoded string, since raw control characters and raw surrogates are refused."""
-    return _NUL_OR_SURROGATE_ESCAPE.search(text) is not None
+    """Whether JSON text spells a NUL ("\\u0000") or a lone surrogate ("\\ud83d" alone): the only
+    ways to get either into a decoded string, since raw control characters and raw surrogates
+    are refused. Conservative: an escaped backslash before "u0000" also counts."""
+    return any(len(match[0]) != _PAIR_LENGTH for match in _NUL_OR_SURROGATE_ESCAPE.finditer(text))
 
 
 def _utf8_length(text: str) -> int:

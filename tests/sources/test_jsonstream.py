@@ -180,3 +180,16 @@ def test_batches_decode_most_elements_of_a_regular_file(monkeypatch):
     assert items_of(data) == values
     batched = sum(len(json.loads(text)) for text in calls)
     assert batched > 4900  # the first elements and the window's edges go one by one
+
+
+def test_surrogate_pairs_leave_the_escapes_flag_down_lone_surrogates_and_nul_raise_it():
+    # ASCII-escaped exports (Maloja's json.dump) spell every emoji as a pair: those decode to one
+    # valid character, so the text check may be skipped; a lone half or a NUL must not be.
+    assert not stream(b'["\\ud83c\\udfb5 \\u00e9", "\\uD83D\\uDE00"]').escapes
+    for lone in (b'["\\ud83c"]', b'["\\udfb5"]', b'["\\udfb5\\ud83c"]', b'["a\\u0000"]'):
+        assert stream(lone).escapes, lone
+
+
+def test_hangul_escapes_are_not_surrogates():
+    # U+D558 "하" is spelled \ud558 by an ASCII-escaping exporter: an ordinary character.
+    assert not stream(b'["\\ud558\\ub9c8", "\\ud7a3"]').escapes
