@@ -16,6 +16,7 @@ import psycopg
 
 from koito_assets.catalog.lookup_key import lookup_key
 from koito_assets.collector import collector_paused
+from koito_assets.db.row_checks import without_row_checks
 from koito_assets.sources import Export
 from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Scrobble, Skipped
 
@@ -69,12 +70,15 @@ def stage_export(
     """Replace the file's staged and skipped rows with what ``export`` yields. One transaction is the caller's."""
     conn.execute("DELETE FROM koito_import.staged_scrobbles WHERE file_id = %s", (file_id,))
     conn.execute("DELETE FROM koito_import.skipped_records WHERE file_id = %s", (file_id,))
+    # Every staged row names this file: lock its ledger row once instead of a foreign-key check
+    # per row (a fifth of the COPY's server time).
+    conn.execute("SELECT 1 FROM koito_import.import_files WHERE id = %s FOR KEY SHARE", (file_id,))
     result = StagingResult()
     skipped_rows: list[tuple] = []
     seen_keys: set[str] = set()
     keys_by_identity: dict[tuple, str] = {}
     first = last = None
-    with collector_paused(), conn.cursor() as cur, cur.copy(
+    with collector_paused(), without_row_checks(conn), conn.cursor() as cur, cur.copy(
         "COPY koito_import.staged_scrobbles "
         "(file_id, seq, lookup_key, listened_at, client, duration_s, payload) FROM STDIN"
     ) as copy:
