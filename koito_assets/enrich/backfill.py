@@ -25,7 +25,7 @@ import psycopg
 
 from koito_assets.enrich.images.cache import ImageCache
 from koito_assets.enrich.images.chain import ImageFinder
-from koito_assets.enrich.images.result import ChainResult, Outcome
+from koito_assets.enrich.images.result import ChainResult
 from koito_assets.settings import Settings
 
 MAX_BACKOFF_FACTOR = 8
