@@ -247,8 +247,9 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Counter]:
     artist = {
         row[0]: (row[1], row[2])
         for row in conn.execute(
+            # '' for no MBID: two artists of one name, with and without, must still sort.
             "SELECT a.id, (SELECT alias FROM artist_aliases WHERE artist_id = a.id AND is_primary "
-            "ORDER BY alias LIMIT 1), a.musicbrainz_id::text FROM artists a"
+            "ORDER BY alias LIMIT 1), coalesce(a.musicbrainz_id::text, '') FROM artists a"
         )
     }
     artists = Counter(
