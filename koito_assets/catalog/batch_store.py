@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import psycopg
 
@@ -55,6 +56,43 @@ def _real_ids(conn: psycopg.Connection, table: str, created: list) -> dict[int, 
     return {new.id: i for new, i in zip(created, ids, strict=True)}
 
 
+def _write_mbid_updates(
+    conn: psycopg.Connection, table: str, updates: dict[int, str], real: dict[int, int]
+) -> None:
+    """MBIDs found for entities (existing or created here): one UPDATE for all. ``table`` is
+    one of this module's constants, never data."""
+    if updates:
+        conn.execute(
+            f"UPDATE {table} e SET musicbrainz_id = u.m::uuid "
+            "FROM unnest(%s::int[], %s::text[]) AS u(i, m) WHERE e.id = u.i",
+            (int_array(real.get(i, i) for i in updates), text_array(updates.values())),
+        )
+
+
+def _write_aliases(
+    conn: psycopg.Connection,
+    table: str,
+    owner_column: str,
+    rows: dict[tuple[int, str], tuple[str, bool]],
+    real: dict[int, int],
+) -> None:
+    """Alias rows, (owner id, alias) → (source, primary): one multi-row INSERT for all. The
+    names are this module's constants, never data."""
+    if rows:
+        keys = list(rows)
+        conn.execute(
+            f"INSERT INTO {table} ({owner_column}, alias, source, is_primary) "
+            "SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], %s::bool[]) "
+            "ON CONFLICT DO NOTHING",
+            (
+                int_array(real.get(owner, owner) for owner, _ in keys),
+                text_array(alias for _, alias in keys),
+                text_array(rows[k][0] for k in keys),
+                bool_array(rows[k][1] for k in keys),
+            ),
+        )
+
+
 @dataclass
 class Loaded:
     """What a phase read: every load query with its parameters and answer, to check it later.
@@ -63,6 +101,12 @@ class Loaded:
 
     loads: list[tuple[str, dict[str, str], list[tuple]]] = field(default_factory=list)
     real: dict[int, int] = field(default_factory=dict)  # placeholder id → id, once allocated
+    table: ClassVar[str]  # the Koito table of the entities a subclass creates (its ``created``)
+
+    def allocate(self, conn: psycopg.Connection) -> dict[int, int]:
+        """Real ids for the entities created here: placeholder id → id (one statement)."""
+        self.real = _real_ids(conn, self.table, self.created)  # type: ignore[attr-defined]
+        return self.real
 
     def _read(self, conn: psycopg.Connection, query: str, params: dict[str, str]) -> list[tuple]:
         rows = conn.execute(query, params).fetchall()
@@ -109,6 +153,8 @@ class NewArtist:
 
 @dataclass
 class ArtistState(Loaded):
+
+    table = "artists"
     by_name: dict[str, int | None] = field(default_factory=dict)
     by_mbid: dict[str, int | None] = field(default_factory=dict)
     mbid: dict[int, str | None] = field(default_factory=dict)
@@ -137,11 +183,6 @@ class ArtistState(Loaded):
         current = self.by_name.get(name)
         self.by_name[name] = artist_id if current is None else min(current, artist_id)
 
-    def allocate(self, conn: psycopg.Connection) -> dict[int, int]:
-        """Real ids for the artists created here: placeholder id → id (one statement)."""
-        self.real = _real_ids(conn, "artists", self.created)
-        return self.real
-
     def write(self, conn: psycopg.Connection) -> None:
         """Write the changes made here, a few multi-row statements."""
         real = self.real
@@ -156,25 +197,8 @@ class ArtistState(Loaded):
                     text_array(n.image_source for n in self.created),
                 ),
             )
-        if self.mbid_updates:
-            conn.execute(
-                "UPDATE artists a SET musicbrainz_id = u.m::uuid "
-                "FROM unnest(%s::int[], %s::text[]) AS u(i, m) WHERE a.id = u.i",
-                (int_array(self.mbid_updates), text_array(self.mbid_updates.values())),
-            )
-        if self.alias_rows:
-            keys = list(self.alias_rows)
-            conn.execute(
-                "INSERT INTO artist_aliases (artist_id, alias, source, is_primary) "
-                "SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], %s::bool[]) "
-                "ON CONFLICT DO NOTHING",
-                (
-                    int_array(real.get(a, a) for a, _ in keys),
-                    text_array(alias for _, alias in keys),
-                    text_array(self.alias_rows[k][0] for k in keys),
-                    bool_array(self.alias_rows[k][1] for k in keys),
-                ),
-            )
+        _write_mbid_updates(conn, self.table, self.mbid_updates, real)
+        _write_aliases(conn, "artist_aliases", "artist_id", self.alias_rows, real)
 
 
 # -- releases ---------------------------------------------------------------------------------
@@ -212,6 +236,8 @@ class NewAlbum:
 
 @dataclass
 class AlbumState(Loaded):
+
+    table = "releases"
     pairs: dict[tuple[str, int], set[int]] = field(default_factory=dict)  # loaded from the DB
     added: dict[tuple[str, int], set[int]] = field(default_factory=dict)  # made findable here
     by_mbid: dict[str, int | None] = field(default_factory=dict)
@@ -266,11 +292,6 @@ class AlbumState(Loaded):
         for title in self.titles.get(album_id, ()):
             self.added.setdefault((title, artist_id), set()).add(album_id)
 
-    def allocate(self, conn: psycopg.Connection) -> dict[int, int]:
-        """Real ids for the releases created here: placeholder id → id (one statement)."""
-        self.real = _real_ids(conn, "releases", self.created)
-        return self.real
-
     def write(self, conn: psycopg.Connection) -> None:
         """Write the changes made here, a few multi-row statements."""
         real = self.real
@@ -287,12 +308,7 @@ class AlbumState(Loaded):
                     text_array(n.image_source for n in self.created),
                 ),
             )
-        if self.mbid_updates:
-            conn.execute(
-                "UPDATE releases r SET musicbrainz_id = u.m::uuid "
-                "FROM unnest(%s::int[], %s::text[]) AS u(i, m) WHERE r.id = u.i",
-                (int_array(self.mbid_updates), text_array(self.mbid_updates.values())),
-            )
+        _write_mbid_updates(conn, self.table, self.mbid_updates, real)
 
     def write_links(self, conn: psycopg.Connection) -> None:
         """Write the artist links and aliases made here; their releases and artists must exist and
@@ -309,19 +325,7 @@ class AlbumState(Loaded):
                     bool_array(self.links[k] for k in keys),
                 ),
             )
-        if self.alias_rows:
-            keys = list(self.alias_rows)
-            conn.execute(
-                "INSERT INTO release_aliases (release_id, alias, source, is_primary) "
-                "SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], %s::bool[]) "
-                "ON CONFLICT DO NOTHING",
-                (
-                    int_array(real.get(r, r) for r, _ in keys),
-                    text_array(alias for _, alias in keys),
-                    text_array(self.alias_rows[k][0] for k in keys),
-                    bool_array(self.alias_rows[k][1] for k in keys),
-                ),
-            )
+        _write_aliases(conn, "release_aliases", "release_id", self.alias_rows, real)
 
 
 # -- tracks -----------------------------------------------------------------------------------
@@ -359,6 +363,8 @@ class NewTrack:
 
 @dataclass
 class TrackState(Loaded):
+
+    table = "tracks"
     pairs: dict[tuple[str, int], set[int]] = field(default_factory=dict)  # (title, album), loaded
     added: dict[tuple[str, int], set[int]] = field(default_factory=dict)  # created here
     by_mbid: dict[str, int | None] = field(default_factory=dict)
@@ -398,11 +404,6 @@ class TrackState(Loaded):
                 self.duration[track_id] = duration
                 self.credits[track_id] = frozenset(credits or ())
 
-    def allocate(self, conn: psycopg.Connection) -> dict[int, int]:
-        """Real ids for the tracks created here: placeholder id → id (one statement)."""
-        self.real = _real_ids(conn, "tracks", self.created)
-        return self.real
-
     def write(self, conn: psycopg.Connection, albums: dict[int, int]) -> None:
         """Write the changes made here; ``albums`` maps the placeholder ids of releases created
         alongside to their real ids."""
@@ -418,15 +419,7 @@ class TrackState(Loaded):
                     int_array(albums.get(n.album_id, n.album_id) for n in self.created),
                 ),
             )
-        if self.mbid_updates:
-            conn.execute(
-                "UPDATE tracks t SET musicbrainz_id = u.m::uuid "
-                "FROM unnest(%s::int[], %s::text[]) AS u(i, m) WHERE t.id = u.i",
-                (
-                    int_array(real.get(t, t) for t in self.mbid_updates),
-                    text_array(self.mbid_updates.values()),
-                ),
-            )
+        _write_mbid_updates(conn, self.table, self.mbid_updates, real)
         if self.duration_updates:
             conn.execute(
                 "UPDATE tracks t SET duration = u.d "
@@ -453,18 +446,7 @@ class TrackState(Loaded):
                 bool_array(self.credit_rows[k] for k in keys),
             ),
         )
-        keys = list(self.alias_rows)
-        conn.execute(
-            "INSERT INTO track_aliases (track_id, alias, source, is_primary) "
-            "SELECT * FROM unnest(%s::int[], %s::text[], %s::text[], %s::bool[]) "
-            "ON CONFLICT DO NOTHING",
-            (
-                int_array(real[t] for t, _ in keys),
-                text_array(alias for _, alias in keys),
-                text_array(self.alias_rows[k][0] for k in keys),
-                bool_array(self.alias_rows[k][1] for k in keys),
-            ),
-        )
+        _write_aliases(conn, "track_aliases", "track_id", self.alias_rows, real)
 
 
 class BatchStore:
