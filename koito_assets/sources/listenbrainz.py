@@ -42,7 +42,6 @@ from koito_assets.sources.context import ReadContext
 from koito_assets.sources.errors import BadRecord, ExportError
 from koito_assets.sources.parallel import packed_parts, process_count, unpack, worker_pool
 from koito_assets.sources.fields import (
-    MAX_DURATION_S,
     MAX_UNIX,
     duration_seconds,
     parse_mbid,
@@ -50,8 +49,8 @@ from koito_assets.sources.fields import (
     shown,
     unix_seconds,
 )
-from koito_assets.sources.reader import Record, numbered, open_json
-from koito_assets.sources.record import Scrobble, Skipped, SkipReason
+from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
+from koito_assets.sources.record import Skipped, SkipReason
 from koito_assets.sources.zipsafe import DEFAULT_LIMITS, MEMBER_ERRORS, SafeZip, ZipLimits, open_zip
 
 ZIP_FORMAT = "listenbrainz_zip"
@@ -59,8 +58,6 @@ JSON_FORMAT = "listenbrainz_json"
 MAX_LINE_BYTES = 64 << 20
 PARALLEL_MIN_BYTES = 24 << 20  # listens below this are read in-process: workers cost ~0.3 s to start
 _EMPTY: dict[str, Any] = {}
-_MAX_DURATION_MS = (MAX_DURATION_S + 1) * 1000 - 1
-_tuple_new = tuple.__new__
 
 
 class _Mapping(TypedDict, total=False):
@@ -242,27 +239,18 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
     duration = duration_seconds(duration) if duration else 0
     if not duration:
         ms = info.get("duration_ms")
-        if ms.__class__ is int and 0 < ms <= _MAX_DURATION_MS:
-            duration = ms // 1000
-        elif ms:
-            duration = duration_seconds(ms, per_second=1000)
+        duration = duration_seconds(ms, per_second=1000) if ms else 0
     client = info.get("media_player")
     if client.__class__ is not str or not clean or not client:
         client = ctx.optional_text(client, "media_player")
         if not client:
             client = ctx.optional_text(info.get("submission_client"), "submission_client")
-    return _tuple_new(
-        Scrobble,
+    return new_scrobble(
         (
             listened_at, artist, track, album, names, artist_mbids, credits,
             recording, release, release_group, duration, client, position, None,
-        ),
+        )
     )
-
-
-def _either_mbid(preferred: Any, fallback: Any) -> str | None:
-    """The first valid MBID of two (``additional_info``'s, then ``mbid_mapping``'s)."""
-    return (preferred and parse_mbid(preferred)) or (fallback and parse_mbid(fallback)) or None
 
 
 def _read_member(archive: SafeZip, info: ZipInfo, ctx: ReadContext) -> Iterator[Record]:
