@@ -24,6 +24,7 @@ from koito_assets.sources import (
     maloja,
     spotify_account,
     spotify_extended,
+    spotify_zip,
 )
 from koito_assets.sources.errors import ExportError
 from koito_assets.sources.fields import shown
@@ -72,15 +73,17 @@ def detect(path: Path) -> Detection:
     """The format of the file at ``path``; ExportError when it is none we read, or unreadable."""
     found = _sniff(path)
     if isinstance(found, str):
+        notes = spotify_zip.notes(path) if found == spotify_zip.FORMAT else ()
         rule = _koito_rule(path.name)
         if rule is None or found in rule[1]:
-            return Detection(found)
+            return Detection(found, notes)
         substring, formats = rule
         return Detection(
             found,
             (
                 f"the file name contains {substring!r}, which Koito reads as {formats[0]}, "
                 f"but the content is {found}: read as {found}",
+                *notes,
             ),
         )
     for substring, formats in KOITO_NAME_RULES + OTHER_NAME_HINTS:
@@ -124,7 +127,9 @@ def _sniff_zip(path: Path) -> str:
         names = archive.names()
     if "user.json" in names or any(listenbrainz.is_listens_member(name) for name in names):
         return listenbrainz.ZIP_FORMAT
-    raise _unknown(path, "a zip archive without listens/*.jsonl")
+    if spotify_zip.histories(names)[0]:
+        return spotify_zip.FORMAT
+    raise _unknown(path, "a zip archive without ListenBrainz listens or a Spotify streaming history")
 
 
 def _sniff_array(stream: JsonStream, path: Path) -> str | frozenset[str]:

@@ -12,6 +12,7 @@ from koito_assets.sources import (
     maloja,
     spotify_account,
     spotify_extended,
+    spotify_zip,
 )
 from koito_assets.sources.reader import Reader
 
@@ -36,6 +37,11 @@ FORMATS: dict[str, Format] = {
             spotify_account.FORMAT,
             "Spotify account-data history (StreamingHistory*.json)",
             spotify_account.read,
+        ),
+        Format(
+            spotify_zip.FORMAT,
+            "Spotify data download as it arrives (my_spotify_data.zip, either history)",
+            spotify_zip.read,
         ),
         Format(lastfm.FORMAT, "Last.fm lastfm.ghan.nl JSON (recenttracks-*.json)", lastfm.read),
         Format(lastfm_csv.GHAN_FORMAT, "Last.fm lastfm.ghan.nl CSV", lastfm_csv.read_ghan),

@@ -28,14 +28,19 @@ _tuple_new = tuple.__new__
 
 
 def numbered(
-    stream: JsonStream, items: Iterable[Any], normalise: Normaliser, ctx: ReadContext
+    stream: JsonStream,
+    items: Iterable[Any],
+    normalise: Normaliser,
+    ctx: ReadContext,
+    *,
+    where: str = "",
 ) -> Iterator[Record]:
-    """Normalise records decoded from ``stream`` in order, as "record N"; a badly shaped one is
-    skipped, not fatal."""
+    """Normalise records decoded from ``stream`` in order, as "record N" (after ``where``, say a
+    zip member's name); a badly shaped one is skipped, not fatal."""
     number = 0
     for item in items:
         number += 1
-        position = f"record {number}"
+        position = f"{where}record {number}"
         ctx.clean_text = not stream.escapes
         try:
             yield normalise(item, position, ctx)

@@ -106,11 +106,13 @@ def test_unknown_files_get_an_error_naming_the_formats_we_read(tmp_path, name, c
     assert "\n" not in message
 
 
-def test_zip_that_is_not_a_listenbrainz_export(tmp_path):
+def test_zip_without_a_history_we_read(tmp_path):
     path = tmp_path / "my_spotify_data.zip"
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("Spotify Extended Streaming History/Streaming_History_Audio_2024.json", "[]")
-    with pytest.raises(ExportError, match="a zip archive without listens/\\*.jsonl"):
+        archive.writestr("Spotify Account Data/Userdata.json", "{}")
+        archive.writestr("Spotify Account Data/Playlist1.json", '{"playlists": []}')
+        archive.writestr("Spotify Extended Streaming History/Streaming_History_Video_2024.json", "[]")
+    with pytest.raises(ExportError, match="a zip archive without ListenBrainz listens or a Spotify streaming history"):
         open_export(path, settings())
 
 

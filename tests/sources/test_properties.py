@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -80,8 +81,20 @@ def scratch(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def listenbrainz_zip(scratch) -> bytes:
-    return zip_listenbrainz(scratch).read_bytes()
+def zips(scratch) -> dict[str, bytes]:
+    """The zip exports by the name they are tried under: ListenBrainz's and Spotify's download."""
+    spotify = scratch / "spotify.zip"
+    with zipfile.ZipFile(spotify, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for folder, name in (
+            ("Spotify Extended Streaming History", "Streaming_History_Audio_2023-2024_0.json"),
+            ("MyData", "endsong_0.json"),
+            ("Spotify Account Data", "StreamingHistory_music_0.json"),
+        ):
+            archive.write(FIXTURES / name, f"{folder}/{name}")
+    return {
+        "listenbrainz_example.zip": zip_listenbrainz(scratch).read_bytes(),
+        "my_spotify_data.zip": spotify.read_bytes(),
+    }
 
 
 def mutate(data: bytes, draw) -> bytes:
@@ -109,11 +122,11 @@ def test_mutated_fixtures(scratch, name, data, rule):
     read_or_export_error(path, rule)
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_mutated_listenbrainz_zip(scratch, listenbrainz_zip, data):
-    path = scratch / "listenbrainz_example.zip"
-    path.write_bytes(mutate(listenbrainz_zip, data.draw))
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["listenbrainz_example.zip", "my_spotify_data.zip"]), data=st.data())
+def test_mutated_zips(scratch, zips, name, data):
+    path = scratch / name
+    path.write_bytes(mutate(zips[name], data.draw))
     read_or_export_error(path)
 
 

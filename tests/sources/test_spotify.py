@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import zipfile
 from datetime import datetime, timezone
 
 import pytest
 
-from koito_assets.sources import Scrobble, Skipped, SkipReason
+from koito_assets.sources import ExportError, Scrobble, Skipped, SkipReason, open_export
 
 from .helpers import FIXTURES, accepted, by_position, read_all, settings
 
@@ -124,3 +125,91 @@ def test_account_data_older_name_and_podcast_file():
     export, records = read_all(FIXTURES / "StreamingHistory_podcast_0.json")
     assert export.format == "spotify_account"
     assert records == [Skipped(SkipReason.PODCAST_OR_AUDIOBOOK, "record 1")]
+
+
+# --- my_spotify_data.zip, as Spotify sends it ---------------------------------------------------
+
+EXTENDED_FOLDER = "Spotify Extended Streaming History"
+
+
+def spotify_zip(folder, members: dict[str, bytes], name: str = "my_spotify_data.zip"):
+    path = folder / name
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return path
+
+
+def test_extended_history_zip_reads_audio_members_in_name_order_and_ignores_the_rest(tmp_path):
+    audio = EXTENDED.read_bytes()
+    path = spotify_zip(
+        tmp_path,
+        {
+            f"{EXTENDED_FOLDER}/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF-1.4",
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_10.json": audio,
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_2.json": (FIXTURES / "endsong_0.json").read_bytes(),
+            f"{EXTENDED_FOLDER}/Streaming_History_Video_2023-2024.json": b'[{"ts": "2024-01-01T00:00:00Z"}]',
+        },
+    )
+    export, records = read_all(path)
+    assert export.format == "spotify_zip" and export.notes == []
+    # _2 before _10 (natural order); each record as its file alone gives it, named by member.
+    expected = [
+        (f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_{number}.json {r.position}", r._replace(position=""))
+        for number, single in ((2, FIXTURES / "endsong_0.json"), (10, EXTENDED))
+        for r in read_all(single)[1]
+    ]
+    assert [(r.position, r._replace(position="")) for r in records] == expected
+    assert export.stats.accepted == len(accepted(records)) > 0
+
+
+def test_account_data_zip_reads_music_history_not_podcasts(tmp_path):
+    path = spotify_zip(
+        tmp_path,
+        {
+            "Spotify Account Data/Userdata.json": b'{"username": "example"}',
+            "Spotify Account Data/StreamingHistory_podcast_0.json": (FIXTURES / "StreamingHistory_podcast_0.json").read_bytes(),
+            "Spotify Account Data/StreamingHistory_music_0.json": ACCOUNT.read_bytes(),
+        },
+    )
+    export, records = read_all(path)
+    assert export.format == "spotify_zip"
+    single = read_all(ACCOUNT)[1]
+    assert [r._replace(position="") for r in records] == [r._replace(position="") for r in single]
+    assert records[0].position == "Spotify Account Data/StreamingHistory_music_0.json record 1"
+
+
+def test_zip_with_both_histories_reads_only_the_extended_one_and_says_so(tmp_path):
+    path = spotify_zip(
+        tmp_path,
+        {
+            "Spotify Account Data/StreamingHistory_music_0.json": ACCOUNT.read_bytes(),
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_0.json": EXTENDED.read_bytes(),
+        },
+    )
+    export, records = read_all(path)
+    assert len(records) == len(read_all(EXTENDED)[1])
+    assert all(r.position.startswith(EXTENDED_FOLDER) for r in records)
+    assert len(export.notes) == 1 and "StreamingHistory_music_0.json" in export.notes[0]
+
+
+def test_a_corrupt_member_fails_the_file_naming_member_and_byte(tmp_path):
+    member = f"{EXTENDED_FOLDER}/Streaming_History_Audio_2024_0.json"
+    path = spotify_zip(tmp_path, {member: EXTENDED.read_bytes()[:-40]})
+    export = open_export(path, settings())
+    with pytest.raises(ExportError) as failure:
+        list(export)
+    assert failure.value.path == path
+    assert failure.value.where.startswith(member + " byte ")
+    assert "truncated JSON" in failure.value.message
+
+
+def test_a_damaged_member_fails_the_file(tmp_path):
+    member = f"{EXTENDED_FOLDER}/Streaming_History_Audio_2024_0.json"
+    path = spotify_zip(tmp_path, {member: EXTENDED.read_bytes() * 20})
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0xFF  # inside the compressed member
+    path.write_bytes(bytes(data))
+    with pytest.raises(ExportError) as failure:
+        list(open_export(path, settings()))
+    assert member in str(failure.value)
