@@ -180,6 +180,32 @@ def write_spotify_extended(path: Path, count: int, library: Library) -> None:
         file.write("]")
 
 
+def write_spotify_zip(path: Path, count: int, library: Library) -> None:
+    """my_spotify_data.zip as Spotify sends it: the extended history in files of ~15,000 plays."""
+    per_file = 15_000
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for number, start in enumerate(range(0, count, per_file)):
+            member = path.with_name(f"part_{number}.json")
+            write_spotify_extended(member, min(per_file, count - start), library)
+            archive.write(member, f"Spotify Extended Streaming History/Streaming_History_Audio_{number}.json")
+            member.unlink()
+
+
+def write_lastfmstats(path: Path, count: int, library: Library) -> None:
+    with open(path, "w") as file:
+        file.write('{"username":"example","scrobbles":[')
+        for index, moment in enumerate(library.times(count)):
+            artist, album, title = library.play()
+            scrobble = {
+                "track": library.titles[title],
+                "artist": library.artists[artist],
+                "album": library.albums[album] if library.rng.random() < 0.8 else "",
+                "date": moment * 1000,
+            }
+            file.write(("" if index == 0 else ",") + json.dumps(scrobble, ensure_ascii=False))
+        file.write("]}")
+
+
 def write_spotify_account(path: Path, count: int, library: Library) -> None:
     plays = []
     for moment in library.times(count):
@@ -284,9 +310,11 @@ WRITERS: dict[str, tuple[str, Callable[[Path, int, Library], None], float]] = {
     "listenbrainz_json": ("example_lb-2024-03-02.json", write_listenbrainz_json, 0.5),
     "spotify_extended": ("Streaming_History_Audio_2023-2024_0.json", write_spotify_extended, 0.5),
     "spotify_account": ("StreamingHistory_music_0.json", write_spotify_account, 0.5),
+    "spotify_zip": ("my_spotify_data.zip", write_spotify_zip, 0.5),
     "lastfm_json": ("recenttracks-example-1709402230.json", write_lastfm_json, 0.5),
     "lastfm_csv": ("recenttracks-example-1709402230.csv", write_lastfm_csv, 0.5),
     "lastfm_to_csv": ("lastfm-to-csv-example.csv", write_lastfm_to_csv, 0.5),
+    "lastfmstats_json": ("lastfmstats-example.json", write_lastfmstats, 0.5),
     "koito": ("koito_export_2025-06-18.json", write_koito, 0.5),
 }
 

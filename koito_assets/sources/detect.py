@@ -20,6 +20,7 @@ from koito_assets.sources import (
     koito_export,
     lastfm,
     lastfm_csv,
+    lastfmstats,
     listenbrainz,
     maloja,
     spotify_account,
@@ -51,6 +52,7 @@ OTHER_NAME_HINTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("endsong", (spotify_extended.FORMAT,)),
     ("StreamingHistory", (spotify_account.FORMAT,)),
     ("_lb-", (listenbrainz.JSON_FORMAT,)),
+    ("lastfmstats", (lastfmstats.FORMAT,)),
 )
 # A JSON array's first element tells these apart.
 _ARRAY_FORMATS = (
@@ -60,7 +62,11 @@ _ARRAY_FORMATS = (
     (lastfm.FORMAT, lastfm.looks_like),
 )
 _EMPTY_ARRAY = frozenset(name for name, _ in _ARRAY_FORMATS)
-_EMPTY_OBJECT = frozenset({maloja.FORMAT, koito_export.FORMAT})
+_EMPTY_OBJECT = frozenset({maloja.FORMAT, koito_export.FORMAT, lastfmstats.FORMAT})
+_SCROBBLE_LIST_FORMATS = (
+    (maloja.FORMAT, maloja.looks_like),
+    (lastfmstats.FORMAT, lastfmstats.looks_like),
+)
 
 
 @dataclass(frozen=True)
@@ -145,28 +151,42 @@ def _sniff_array(stream: JsonStream, path: Path) -> str | frozenset[str]:
 def _sniff_object(stream: JsonStream, path: Path) -> str | frozenset[str]:
     keys = []
     for key in stream.members():
+        if key == lastfmstats.SCROBBLE_LIST and stream.peek() == "[":
+            # Maloja's export and lastfmstats.com's share the key; an empty list is Maloja's
+            # unless the lastfmstats "username" came first.
+            empty = lastfmstats.FORMAT if "username" in keys else maloja.FORMAT
+            return _first_item_is(stream, path, key, empty, _SCROBBLE_LIST_FORMATS)
         if key in maloja.SCROBBLE_LISTS and stream.peek() == "[":
-            return _first_item_is(stream, path, key, maloja.FORMAT, maloja.looks_like)
+            return _first_item_is(stream, path, key, maloja.FORMAT, ((maloja.FORMAT, maloja.looks_like),))
         if key == "listens" and stream.peek() == "[":
-            return _first_item_is(stream, path, key, koito_export.FORMAT, koito_export.looks_like)
+            return _first_item_is(
+                stream, path, key, koito_export.FORMAT, ((koito_export.FORMAT, koito_export.looks_like),)
+            )
         keys.append(key)
         stream.value()
     if "maloja" in keys:  # an export of a Maloja without scrobbles
         return maloja.FORMAT
     if "version" in keys and "exported_at" in keys:  # a Koito export without listens
         return koito_export.FORMAT
+    if keys == ["username"]:  # a lastfmstats.com export without scrobbles
+        return lastfmstats.FORMAT
     if not keys:
         return _EMPTY_OBJECT
     raise _unknown(path, f"a JSON object with keys {shown(keys)}")
 
 
-def _first_item_is(stream: JsonStream, path: Path, key: str, name: str, looks_like: Any) -> str:
+def _first_item_is(
+    stream: JsonStream, path: Path, key: str, empty: str, candidates: tuple[tuple[str, Any], ...]
+) -> str:
+    """The format whose records the first item of list ``key`` looks like; ``empty`` when the
+    list has none."""
     for _ in stream.elements():
         item = stream.value()
-        if looks_like(item):
-            return name
+        for name, looks_like in candidates:
+            if looks_like(item):
+                return name
         raise _unknown(path, f"a JSON object whose {key!r} list holds {_described(item)}")
-    return name
+    return empty
 
 
 def _sniff_csv(path: Path, head: bytes) -> str:

@@ -8,6 +8,7 @@ from koito_assets.sources import (
     koito_export,
     lastfm,
     lastfm_csv,
+    lastfmstats,
     listenbrainz,
     maloja,
     spotify_account,
@@ -49,6 +50,11 @@ FORMATS: dict[str, Format] = {
             lastfm_csv.LASTFM_TO_CSV_FORMAT,
             "Last.fm lastfm-to-csv CSV (4 columns)",
             lastfm_csv.read_lastfm_to_csv,
+        ),
+        Format(
+            lastfmstats.FORMAT,
+            "Last.fm history from lastfmstats.com (JSON with username and scrobbles)",
+            lastfmstats.read,
         ),
         Format(listenbrainz.ZIP_FORMAT, "ListenBrainz export zip", listenbrainz.read_zip),
         Format(

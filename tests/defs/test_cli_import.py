@@ -76,3 +76,32 @@ def test_fresh_machine_imports_into_the_embedded_server(tmp_path: Path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["files"][0]["listens_inserted"] == 7
     assert (tmp_path / "koito" / "postgres" / "PG_VERSION").exists()
+
+
+def test_spotify_download_zip_and_lastfmstats_import_as_dropped(db_url: str, tmp_path: Path):
+    """The two exports users download as they are: Spotify's zip (not unpacked) and lastfmstats.com."""
+    import zipfile
+
+    from tests.sources.helpers import FIXTURES
+
+    spotify = tmp_path / "my_spotify_data.zip"
+    with zipfile.ZipFile(spotify, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.write(
+            FIXTURES / "Streaming_History_Audio_2023-2024_0.json",
+            "Spotify Extended Streaming History/Streaming_History_Audio_2023-2024_0.json",
+        )
+    env = {"KOITO_DATABASE_URL": db_url, "KOITO_CONFIG_DIR": str(tmp_path / "koito")}
+    done = run_cli("import", str(spotify), str(FIXTURES / "lastfmstats-example.json"), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    by_format = {summary["format"]: summary for summary in json.loads(done.stdout)["files"]}
+    spotify_zip = by_format["spotify_zip"]  # the fixture repeats one play at the same second
+    assert (spotify_zip["accepted"], spotify_zip["listens_inserted"], spotify_zip["duplicates"]) == (5, 4, 1)
+    lastfmstats = by_format["lastfmstats_json"]
+    assert (lastfmstats["accepted"], lastfmstats["listens_inserted"], lastfmstats["duplicates"]) == (8, 7, 1)
+    with psycopg.connect(db_url) as conn:
+        clients = dict(conn.execute("SELECT client, count(*) FROM listens GROUP BY client").fetchall())
+        assert clients == {"spotify": 4, "lastfm": 7}
+        # lastfmstats' empty album becomes the track title, as in Koito's Last.fm importer.
+        assert conn.execute(
+            "SELECT count(*) FROM release_aliases WHERE alias = 'Hoppípolla'"
+        ).fetchone()[0] == 1

@@ -85,8 +85,8 @@ def test_files_without_records_take_the_format_from_the_name_with_a_note(tmp_pat
         ("data.json", b"[1, 2, 3]", "a JSON array of int values"),
         ("data.json", b'[{"a": 1}]', "a JSON array of objects with keys ['a']"),
         (
-            "lastfmstats-example.json",
-            b'{"username": "x", "scrobbles": [{"track": "T", "artist": "A", "album": "", "date": 1}]}',
+            "scrobbles.json",  # neither Maloja's scrobbles nor lastfmstats.com's
+            b'{"username": "x", "scrobbles": [{"song": "T", "when": 1}]}',
             "'scrobbles' list holds",
         ),
         ("notes.txt", b"hello, world\n", "neither JSON, a zip nor a CSV we know"),

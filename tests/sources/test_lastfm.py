@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from koito_assets.sources import Scrobble, Skipped, SkipReason
 
-from .helpers import FIXTURES, by_position, read_all
+from .helpers import FIXTURES, accepted, by_position, read_all
 
 BEATLES = "b10bbbfc-cf9e-42e0-be17-e2c3e1d2600d"
 SOMETHING = "c9bbd2b5-3b1c-4b6f-b7f5-0f0e2c3f8a11"
@@ -115,3 +115,44 @@ def test_csv_detection_survives_a_now_playing_first_row_and_one_broken_row(tmp_p
     four = tmp_path / "other.csv"
     four.write_text("Example Band,Shoreline,Now Spinning,\nExample Band,Shoreline,Tide,02 Mar 2024 17:57\n")
     assert read_all(four)[0].format == "lastfm_to_csv"
+
+
+# --- lastfmstats.com JSON -------------------------------------------------------------------------
+
+LASTFMSTATS = FIXTURES / "lastfmstats-example.json"
+
+
+def test_lastfmstats_follows_koitos_lastfm_rules():
+    export, records = read_all(LASTFMSTATS)
+    assert export.format == "lastfmstats_json" and export.notes == []
+    found = by_position(records)
+    assert found["record 1"] == Scrobble(
+        listened_at=1709402230, artist="Example Band", track="Tide", album="Shoreline",
+        client="lastfm", position="record 1",
+    )
+    assert found["record 2"].listened_at == 1709402230  # a duplicate row is read; the load dedupes
+    assert (found["record 3"].listened_at, found["record 3"].album) == (1709402530, "Hoppípolla")
+    assert found["record 4"].artist == "Example Band feat. Guest"  # feat. parsing is the catalog's
+    assert found["record 4"].release_mbid == "3f1c2a4e-1b2c-4d3e-8f90-a1b2c3d4e5f6"
+    assert found["record 5"].release_mbid is None  # a Spotify id is no MBID
+    assert found["record 6"].reason is SkipReason.UNPARSABLE_TIME
+    assert found["record 7"] == Skipped(SkipReason.MISSING_TITLE, "record 7")
+    assert found["record 8"] == Skipped(SkipReason.MISSING_ARTIST, "record 8")
+    assert (found["record 9"].track, found["record 9"].listened_at) == ("FloatTime", 1709404030)
+    assert export.stats.nul_stripped == 1
+    assert found["record 10"].listened_at == 1709404330
+    assert found["record 11"].listened_at == 1108290000
+    assert found["record 12"].reason is SkipReason.MALFORMED_RECORD
+    assert export.stats.accepted == 8
+
+
+def test_lastfmstats_and_maloja_share_a_key_and_are_told_apart_by_content(tmp_path):
+    renamed = tmp_path / "maloja_export_2024.json"  # Koito's name rule says Maloja
+    renamed.write_bytes(LASTFMSTATS.read_bytes())
+    export, records = read_all(renamed)
+    assert export.format == "lastfmstats_json"
+    assert "content is lastfmstats_json" in export.notes[0]
+    assert len(accepted(records)) == 8
+    empty = tmp_path / "lastfmstats-nobody.json"
+    empty.write_text('{"username": "nobody", "scrobbles": []}')
+    assert read_all(empty)[0].format == "lastfmstats_json"
