@@ -18,6 +18,8 @@ from pathlib import Path
 SPOTIFY_PLAY_RULES = ("trackdone", "30s", "listenbrainz")
 DEFAULT_ARTIST_SEPARATORS = (r"\s+·\s+",)
 DEFAULT_MUSICBRAINZ_URL = "https://musicbrainz.org"
+# Who to tell MusicBrainz and the image providers about, in every User-Agent ("( contact )").
+DEFAULT_USER_AGENT_CONTACT = "https://github.com/koito-assets/koito-assets"
 
 
 class SettingsError(ValueError):
@@ -110,6 +112,7 @@ class Settings:
     musicbrainz_url: str = DEFAULT_MUSICBRAINZ_URL
     musicbrainz_rate_limit: float = 1.0
     resolve_workers: int = 4
+    user_agent_contact: str = DEFAULT_USER_AGENT_CONTACT
 
     # Images
     fetch_images_during_import: bool = False
@@ -174,6 +177,7 @@ class Settings:
             musicbrainz_url=musicbrainz_url,
             musicbrainz_rate_limit=rate,
             resolve_workers=max(1, workers),
+            user_agent_contact=_contact(env),
             fetch_images_during_import=_bool(env, "KOITO_FETCH_IMAGES_DURING_IMPORT"),
             disable_deezer=_bool(env, "KOITO_DISABLE_DEEZER"),
             disable_cover_art_archive=_bool(env, "KOITO_DISABLE_COVER_ART_ARCHIVE"),
@@ -189,6 +193,17 @@ class Settings:
             dagster_host=_read(env, "KOITO_DAGSTER_HOST") or "127.0.0.1",
             dagster_port=_int(env, "KOITO_DAGSTER_PORT", 3000) or 3000,
         )
+
+
+def _contact(env: Mapping[str, str]) -> str:
+    """KOITO_USER_AGENT_CONTACT: an e-mail address or URL; it goes into an HTTP header as it is."""
+    contact = (_read(env, "KOITO_USER_AGENT_CONTACT") or DEFAULT_USER_AGENT_CONTACT).strip()
+    if not contact.isprintable() or not contact.isascii() or "(" in contact or ")" in contact:
+        raise SettingsError(
+            "KOITO_USER_AGENT_CONTACT must be one printable ASCII line without parentheses "
+            "(an e-mail address or a URL)"
+        )
+    return contact
 
 
 @lru_cache(maxsize=1)

@@ -21,9 +21,9 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
+from koito_assets.settings import get_settings
+
 PROJECT_NAME = "koito-assets"
-# MusicBrainz asks for "AppName/Version ( contact )", the contact being a URL or an e-mail.
-PROJECT_CONTACT = "https://github.com/koito-assets/koito-assets"
 
 
 def _project_version() -> str:
@@ -33,12 +33,10 @@ def _project_version() -> str:
         return "0.1.0"
 
 
-def user_agent(contact: str = PROJECT_CONTACT) -> str:
-    """The User-Agent every external call sends, in the form MusicBrainz requires."""
-    return f"{PROJECT_NAME}/{_project_version()} ( {contact} )"
-
-
-USER_AGENT = user_agent()
+def user_agent(contact: str | None = None) -> str:
+    """The User-Agent every external call sends, in the form MusicBrainz requires:
+    "AppName/Version ( contact )", the contact from KOITO_USER_AGENT_CONTACT by default."""
+    return f"{PROJECT_NAME}/{_project_version()} ( {contact or get_settings().user_agent_contact} )"
 
 # Statuses that mean "busy, ask again later"; any other status is the server's final answer.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -146,13 +144,13 @@ def retry_after_seconds(response: requests.Response, *, now: float | None = None
     return None
 
 
-def new_session(user_agent_value: str = USER_AGENT, pool_size: int = 16) -> requests.Session:
+def new_session(user_agent_value: str | None = None, pool_size: int = 16) -> requests.Session:
     """A session whose connection pool fits a few worker threads without discarding connections."""
     session = requests.Session()
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
-    session.headers["User-Agent"] = user_agent_value
+    session.headers["User-Agent"] = user_agent_value or user_agent()
     return session
 
 
@@ -167,7 +165,7 @@ class HttpService:
         rate_per_s: float,
         burst: int = 1,
         policy: HttpPolicy = DEFAULT_POLICY,
-        user_agent_value: str = USER_AGENT,
+        user_agent_value: str | None = None,
         accept: str | None = "application/json",
         session: requests.Session | None = None,
     ) -> None:
@@ -175,6 +173,7 @@ class HttpService:
         self.base_url = base_url.rstrip("/") if base_url else None
         self.policy = policy
         self.limiter = RateLimiter(rate_per_s, burst)
+        user_agent_value = user_agent_value or user_agent()
         self.session = session or new_session(user_agent_value)
         self._headers = {"User-Agent": user_agent_value}
         if accept:

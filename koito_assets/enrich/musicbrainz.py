@@ -10,12 +10,12 @@ import re
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from koito_assets.enrich.http import (
-    USER_AGENT,
     HttpFailure,
     HttpPolicy,
     HttpService,
     MalformedResponse,
     read_json,
+    user_agent,
 )
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ class HttpMusicBrainz:
         rate_limit_per_s: float,
         timeout_s: float = 10.0,
         max_retries: int = 3,
-        user_agent: str = USER_AGENT,
+        user_agent: str | None = None,
         *,
         backoff_s: float = 1.0,
         max_retry_after_s: float = 120.0,
@@ -213,4 +213,5 @@ def musicbrainz_from_settings(settings: Settings, **tuning: Any) -> MusicBrainz:
     """The caller the settings ask for; ``tuning`` goes to :class:`HttpMusicBrainz`."""
     if settings.disable_musicbrainz:
         return DisabledMusicBrainz()
+    tuning.setdefault("user_agent", user_agent(settings.user_agent_contact))
     return HttpMusicBrainz(settings.musicbrainz_url, settings.musicbrainz_rate_limit, **tuning)

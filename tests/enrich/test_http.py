@@ -10,12 +10,12 @@ import pytest
 import requests
 
 from koito_assets.enrich.http import (
-    USER_AGENT,
     HttpFailure,
     HttpPolicy,
     HttpService,
     RateLimiter,
     retry_after_seconds,
+    user_agent,
 )
 from tests.fakes.image_host import FakeImageHost
 from tests.fakes.server import Reply
@@ -112,7 +112,8 @@ def test_retry_after_seconds(headers: dict[str, str], expected: float | None) ->
 
 
 def test_user_agent_identifies_the_project() -> None:
-    assert re.fullmatch(r"koito-assets/\S+ \( \S+ \)", USER_AGENT)
+    assert re.fullmatch(r"koito-assets/\S+ \( \S+ \)", user_agent())
+    assert user_agent("me@example.org").endswith(" ( me@example.org )")
 
 
 def test_final_statuses_are_returned_and_busy_ones_retried(fake_image_host: FakeImageHost) -> None:

@@ -20,7 +20,7 @@ from koito_assets.enrich.musicbrainz import (
     MusicBrainzNotFound,
     musicbrainz_from_settings,
 )
-from koito_assets.settings import Settings
+from koito_assets.settings import Settings, SettingsError
 from tests.fakes.musicbrainz import FakeMusicBrainz, MbAlias, MbCredit, MbGroupRelease
 from tests.fakes.server import Reply
 
@@ -86,6 +86,20 @@ def test_user_agent_names_this_project_with_a_contact(mb: FakeMusicBrainz) -> No
     assert re.fullmatch(
         r"koito-assets/\d+\.\d+\S* \( (https?://|mailto:|\S+@)\S+ \)", mb.requests[0].user_agent
     )
+
+
+def test_user_agent_carries_the_contact_a_self_hoster_sets(mb: FakeMusicBrainz) -> None:
+    settings = Settings.from_env(
+        {"KOITO_MUSICBRAINZ_URL": mb.url, "KOITO_USER_AGENT_CONTACT": "me@example.org"}
+    )
+    musicbrainz_from_settings(settings).recording(RECORDING)
+    assert re.fullmatch(r"koito-assets/\S+ \( me@example\.org \)", mb.requests[0].user_agent)
+
+
+@pytest.mark.parametrize("contact", ["me@example.org\r\nX-Evil: 1", "me (home)", "ünï@example.org"])
+def test_a_contact_that_cannot_be_a_header_value_is_refused(contact: str) -> None:
+    with pytest.raises(SettingsError, match="KOITO_USER_AGENT_CONTACT"):
+        Settings.from_env({"KOITO_USER_AGENT_CONTACT": contact})
 
 
 def test_release_title_and_names_as_credited(mb: FakeMusicBrainz) -> None:
