@@ -31,8 +31,9 @@ _HITS_SQL = """
 
 _PIN_SQL = """
     WITH a AS (SELECT id FROM artists WHERE id = ANY(%s::int[]) FOR KEY SHARE),
-         r AS (SELECT id FROM releases WHERE id = ANY(%s::int[]) FOR KEY SHARE)
-    SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM r)
+         r AS (SELECT id FROM releases WHERE id = ANY(%s::int[]) FOR KEY SHARE),
+         t AS (SELECT id FROM tracks WHERE id = ANY(%s::int[]) FOR KEY SHARE)
+    SELECT (SELECT count(*) FROM a), (SELECT count(*) FROM r), (SELECT count(*) FROM t)
 """
 
 _WRITE_SQL = """
@@ -65,13 +66,17 @@ def fetch_hits(conn: psycopg.Connection, keys: Sequence[str]) -> dict[str, tuple
 
 
 def pin(conn: psycopg.Connection, rows: Sequence[LookupRow]) -> None:
-    """Lock the artists and releases the rows name against deletion until commit (FOR KEY
-    SHARE), in one statement; EntityVanished if one is gone already."""
+    """Lock the artists, releases and tracks the rows name against deletion until commit (FOR
+    KEY SHARE, what a foreign-key check takes), in one statement; EntityVanished if one is gone
+    already."""
     artists = {a for r in rows for a in r.artist_ids}
     albums = {r.album_id for r in rows}
-    pinned = conn.execute(_PIN_SQL, (int_array(artists), int_array(albums))).fetchone()
-    if pinned != (len(artists), len(albums)):
-        raise EntityVanished("an artist or release was deleted while we resolved; resolving again")
+    tracks = {r.track_id for r in rows}
+    pinned = conn.execute(
+        _PIN_SQL, (int_array(artists), int_array(albums), int_array(tracks))
+    ).fetchone()
+    if pinned != (len(artists), len(albums), len(tracks)):
+        raise EntityVanished("an entity was deleted while we resolved; resolving again")
 
 
 def write_rows(conn: psycopg.Connection, rows: Sequence[LookupRow], *, pinned: bool = False) -> None:

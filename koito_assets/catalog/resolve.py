@@ -254,14 +254,14 @@ def _resolve_batch(
             album, track = real_albums.get(album, album), real.get(track, track)
             rows.append(cache.LookupRow(key, artists[key], album, track, lookup_mbids(record)))
             batch.ids[key] = (artists[key][0], album, track)
-        # Every artist and release the links and aliases name is a key's: created above, or
-        # locked now. That is what their per-row foreign-key checks would give, at half the cost
-        # of the inserts, so those checks are skipped where the role may.
+        # Every artist, release and track the links, aliases and cache rows name is a key's:
+        # created above, or locked now. That is what their per-row foreign-key checks would
+        # give, at half the cost of the inserts, so those checks are skipped where the role may.
         cache.pin(conn, rows)
         with without_row_checks(conn):
             store.albums.write_links(conn)
             store.tracks.write_links(conn)
-        cache.write_rows(conn, rows, pinned=True)
+            cache.write_rows(conn, rows, pinned=True)
     batch.created = (len(store.artists.created), len(store.albums.created), len(store.tracks.created))
     batch.live_queries = store.live_queries
     return batch
