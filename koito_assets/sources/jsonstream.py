@@ -70,6 +70,8 @@ class JsonStream:
         self.escapes = False  # whether the window (or the one before) spells NUL or a lone surrogate
         self._window_escapes = False
         self._fill()
+        while not self._text and not self._eof:  # a first read too short for one character
+            self._fill()
         if self._text.startswith("\ufeff"):  # a UTF-8 byte-order mark, as Windows tools write
             self._text = self._text[1:]
             self._text_start_byte = len(codecs.BOM_UTF8)
@@ -247,6 +249,11 @@ class JsonStream:
     def _fill(self) -> None:
         """Read the next chunk into the window, dropping the text already consumed."""
         start = self._bytes_read
+        # Where the kept text starts in the file: every byte decoded so far, less the kept text's
+        # own. Counting the kept rest (a lookahead) instead of the consumed window (a megabyte)
+        # saves encoding each window a second time.
+        decoded = start - len(self._decoder.getstate()[0])
+        kept = self._text[self._pos :]
         try:
             data = self._file.read(self._chunk_bytes)
         except OSError as exc:
@@ -259,10 +266,9 @@ class JsonStream:
             raise ExportError(
                 self._path, f"byte {start - pending + exc.start}", "not UTF-8 text"
             ) from None
-        consumed = self._text[: self._pos]
-        self._text_start_byte += _utf8_length(consumed)
+        self._text_start_byte = decoded - _utf8_length(kept)
         self._consumed_chars += self._pos
-        self._text = self._text[self._pos :] + text
+        self._text = kept + text
         self._pos = 0
         self._eof = not data
         # A value decoded from the old window may still be on its way to the caller: keep its flag.

@@ -86,6 +86,35 @@ def test_error_offsets_count_bytes_not_characters():
     assert str(caught.value) == f"export.json: byte {data.index(b']')}: invalid JSON (Expecting value)"
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    values=st.lists(json_values, min_size=1, max_size=6),
+    bom=st.booleans(),
+    indent=st.sampled_from([None, 2]),
+    chunk_bytes=st.integers(1, 40),
+    lookahead_chars=st.integers(0, 30),
+)
+def test_error_offsets_are_exact_bytes_across_windows(values, bom, indent, chunk_bytes, lookahead_chars):
+    """A stray "]" after the last element is reported at its byte, whatever came before it
+    (multi-byte text, a byte-order mark) and however the file was cut into windows."""
+    body = json.dumps(values, indent=indent, ensure_ascii=False).encode()
+    data = (b"\xef\xbb\xbf" if bom else b"") + body[:-1].rstrip() + b", ]"
+    with pytest.raises(ExportError) as caught:
+        items_of(data, chunk_bytes=chunk_bytes, lookahead_chars=lookahead_chars)
+    assert caught.value.where == f"byte {len(data) - 1}"
+
+
+@pytest.mark.parametrize("chunk_bytes", range(17, 48))
+def test_error_offsets_count_a_character_split_between_reads(chunk_bytes):
+    """An error found mid-file, in a window whose first read finished a character the read
+    before had cut."""
+    for stray in ("é", "€", "😀"):  # the error is a character of two, three or four bytes
+        data = f'["é€😀", "üü€€", "😀😀", {stray}{" " * 64}]'.encode()
+        with pytest.raises(ExportError) as caught:
+            items_of(data, chunk_bytes=chunk_bytes, lookahead_chars=0)
+        assert caught.value.where == f"byte {data.rindex(stray.encode())}"
+
+
 def test_truncated_document_names_the_end():
     data = b'[{"a": 1}, {"b": 2'
     with pytest.raises(ExportError, match=f"^export.json: byte {len(data)}: truncated JSON"):
