@@ -13,22 +13,26 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 # Koito's patterns, all case-insensitive: "(feat. X)", "[feat. X]", and "feat. X" running to
-# the end of the string with no brackets in X. `ft.`, `featuring`, `with`, `x` and `/` are not
-# features in Koito, so they are not here either.
+# the end of the string with no brackets in X; "feat." is followed by exactly one space, so
+# "(feat.X)" is no feature in Koito. `ft.`, `featuring`, `with`, `x` and `/` are not features in
+# Koito, so they are not here either. Koito's regexes are Go's (RE2), where \s, \w, \d and \b are
+# ASCII classes: re.ASCII gives Python's the same meaning (a no-break space is no separator).
+_RE2 = re.IGNORECASE | re.ASCII
 _BRACKETED = (
-    re.compile(r"\(feat\.\s*([^)]*)\)", re.IGNORECASE),
-    re.compile(r"\[feat\.\s*([^\]]*)\]", re.IGNORECASE),
+    re.compile(r"\(feat\. ([^)]*)\)", _RE2),
+    re.compile(r"\[feat\. ([^\]]*)\]", _RE2),
 )
-_INLINE = re.compile(r"feat\.\s*([^()\[\]]+)$", re.IGNORECASE)
-_ANY_FEATURE = re.compile(r"feat\.", re.IGNORECASE)  # most strings have none: one scan, done
+_INLINE = re.compile(r"feat\. ([^()\[\]]+)$", _RE2)
+_ANY_FEATURE = re.compile(r"feat\. ", _RE2)  # most strings have none: one scan, done
 # Inside a feature list only. "and" has no word boundaries in Koito, so "Brandon" splits into
 # "Br" and "on"; we keep that, because matching must find what Koito created.
-_FEATURE_DELIMITER = re.compile(r"\s*(?:,|&|and|·)\s*", re.IGNORECASE)
+_FEATURE_DELIMITER = re.compile(r"\s*(?:,|&|and|·)\s*", _RE2)
 
 
 @lru_cache(maxsize=16)
 def _compiled(separators: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(pattern) for pattern in separators)
+    """KOITO_ARTIST_SEPARATORS_REGEX patterns, with RE2's ASCII character classes."""
+    return tuple(re.compile(pattern, re.ASCII) for pattern in separators)
 
 
 def _split(pattern: re.Pattern[str], text: str) -> list[str]:
@@ -62,22 +66,23 @@ class _Names:
         return name.strip() in self._seen
 
 
-def _features(text: str, names: _Names) -> str:
-    """Add the features of ``text`` to ``names``; return ``text`` with the matched parts removed."""
+def _features(text: str, names: _Names, *, shorten: bool = True) -> str:
+    """Add the features of ``text`` to ``names``; return ``text`` with the matched parts removed.
+
+    Koito shortens the artist string as it goes (the inline pattern sees it without its bracketed
+    feature) but never the title: ``shorten=False`` matches every pattern on the whole title.
+    """
     if not _ANY_FEATURE.search(text):
         return text
-    for pattern in _BRACKETED:
-        match = pattern.search(text)
+    searched = text
+    for pattern in (*_BRACKETED, _INLINE):
+        match = pattern.search(searched)
         if match:
-            text = text.replace(match.group(0), "", 1)
+            if shorten:
+                searched = searched.replace(match.group(0), "", 1)
             for name in _split(_FEATURE_DELIMITER, match.group(1)):
                 names.add(name)
-    match = _INLINE.search(text)
-    if match:
-        text = text.replace(match.group(0), "", 1)
-        for name in _split(_FEATURE_DELIMITER, match.group(1)):
-            names.add(name)
-    return text
+    return searched
 
 
 def parse_artists(artist: str, title: str, separators: Sequence[str]) -> list[str]:
@@ -106,7 +111,7 @@ def parse_artists(artist: str, title: str, separators: Sequence[str]) -> list[st
     for name in features.items:
         result.add(name)
     title_features = _Names()
-    _features(title, title_features)
+    _features(title, title_features, shorten=False)
     for name in title_features.items:
         result.add(name)
     return result.items
@@ -125,7 +130,7 @@ def parsed_names(artist: str, title: str, separators: tuple[str, ...]) -> tuple[
     if not _ANY_FEATURE.search(title):
         return names
     title_features = _Names()
-    _features(title, title_features)
+    _features(title, title_features, shorten=False)
     if not title_features.items:
         return names
     result = _Names()

@@ -98,9 +98,19 @@ def write_rows(conn: psycopg.Connection, rows: Sequence[LookupRow], *, pinned: b
     )
 
 
+# Raise it with any change to the rules that can resolve a cached key differently (as when
+# "(feat.X)" stopped being a feature, to match Koito): the next import then empties the cache.
+RULES_VERSION = 2
+
+
 def settings_fingerprint(settings: Settings) -> str:
-    """What, besides the record itself, decides a resolution: artist separators, MusicBrainz on/off."""
-    inputs = {"separators": list(settings.artist_separators), "musicbrainz": not settings.disable_musicbrainz}
+    """What, besides the record itself, decides a resolution: artist separators, MusicBrainz
+    on/off, and the version of our rules."""
+    inputs = {
+        "separators": list(settings.artist_separators),
+        "musicbrainz": not settings.disable_musicbrainz,
+        "rules": RULES_VERSION,
+    }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 

@@ -129,7 +129,8 @@ def match_by_names(store: CatalogStore, names: Sequence[str], existing: Sequence
 
 def _match_by_mbids(store: CatalogStore, record: Scrobble, result: Sequence[int]) -> list[int]:
     """Koito's matchArtistsByMBID; a MusicBrainz failure falls back to names, dropping this
-    phase's earlier matches, as Koito does."""
+    phase's earlier matches, as Koito does: the names are matched skipping those matches (not
+    the earlier phases' artists), so an artist this phase found by MBID is lost altogether."""
     phase: list[int] = []
     for mbid in record.artist_mbids:
         if any(store.artist_mbid(a) == mbid for a in (*result, *phase)):
@@ -142,7 +143,7 @@ def _match_by_mbids(store: CatalogStore, record: Scrobble, result: Sequence[int]
         try:
             phase.append(_alias_or_create(store, mbid, store.musicbrainz.artist(mbid), names))
         except MusicBrainzError:
-            return match_by_names(store, names, result)
+            return match_by_names(store, names, phase)
     return phase
 
 

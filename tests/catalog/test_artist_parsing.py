@@ -58,6 +58,16 @@ CASES = [
     ("A · B feat. B", "Song", ["A", "B"]),
     ("(feat. X)", "Song", ["X"]),
     ("", "Song", []),
+    # Koito's patterns need exactly one space after "feat." (common in K-pop and J-pop tags)
+    ("IU (feat.SUGA)", "Song", ["IU (feat.SUGA)"]),
+    ("Artist feat.Guest", "Song", ["Artist feat.Guest"]),
+    ("Artist", "Song (feat.Guest)", ["Artist"]),
+    ("Artist (feat.\tGuest)", "Song", ["Artist (feat.\tGuest)"]),
+    ("Artist (feat.  Guest)", "Song", ["Artist", "Guest"]),  # the second space is trimmed
+    # the title is never shortened: its inline pattern sees the whole title, which ends in ")"
+    ("Artist", "Song feat. A (feat. B)", ["Artist", "B"]),
+    # the artist string is shortened first, so there the inline pattern then matches too
+    ("Artist feat. A (feat. B)", "Song", ["Artist", "B", "A"]),
 ]
 
 
@@ -78,6 +88,9 @@ SEPARATOR_CASES = [
     ((r"\s*;\s*",), "X (feat. X)", ["X"]),
     # a capturing group in a user's regex does not leak into the names (Go's Split has none)
     ((r"\s*(;)\s*",), "A; B", ["A", "B"]),
+    # RE2's \s is ASCII: Koito's default separator does not split at no-break spaces
+    ((r"\s+·\s+",), "A\u00a0·\u00a0B", ["A\u00a0·\u00a0B"]),
+    ((r"\s+·\s+",), "A · B", ["A", "B"]),
 ]
 
 

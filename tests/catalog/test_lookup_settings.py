@@ -6,6 +6,7 @@ import dataclasses
 
 import psycopg
 
+from koito_assets.catalog import cache
 from koito_assets.catalog.submit import submit_listen
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.enrich.musicbrainz import DisabledMusicBrainz
@@ -45,4 +46,15 @@ def test_turning_musicbrainz_on_empties_the_cache(db_url, test_settings):
                       settings=test_settings)
     flipped = dataclasses.replace(test_settings, disable_musicbrainz=not test_settings.disable_musicbrainz)
     prepare_database(db_url, flipped)
+    assert _cached(db_url) == 0
+
+
+def test_a_new_version_of_the_rules_empties_the_cache(db_url, test_settings, monkeypatch):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        submit_listen(conn, Scrobble(1700000000, "Alpha", "Song"), musicbrainz=DisabledMusicBrainz(),
+                      settings=test_settings)
+    prepare_database(db_url, test_settings)
+    assert _cached(db_url) == 1  # same rules: the cache stays
+    monkeypatch.setattr(cache, "RULES_VERSION", cache.RULES_VERSION + 1)
+    prepare_database(db_url, test_settings)
     assert _cached(db_url) == 0

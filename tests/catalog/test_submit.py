@@ -256,3 +256,19 @@ def test_koito_record_with_an_unknown_mbid_makes_a_same_named_artist(conn: psyco
     # without an MBID the importer matches the name (lowest id first)
     plain = submit(conn, koito_scrobble([entity("Main")], entity("Album"), entity("Song"), at=3))
     assert plain.artist_id == 1
+
+
+def test_an_unreachable_musicbrainz_in_the_mbid_step_drops_that_steps_matches_as_koito_does(
+    conn: psycopg.Connection,
+) -> None:
+    """Koito's matchArtistsByMBID: A is found by its MBID, B's MBID is unknown and MusicBrainz
+    cannot name it, so the step returns name matching of the parsed names *skipping the artists
+    the step found*: A is skipped there and dropped with the step's list; only B is credited."""
+    known, unknown = "11111111-0000-4000-8000-000000000001", "11111111-0000-4000-8000-000000000002"
+    submit(conn, scrobble("A", "Earlier", "X", artist_mbid_mappings=(("A", known),), at=1))
+    made = submit(conn, scrobble("A feat. B", "Song", "Y", artist_mbids=(known, unknown), at=2))
+    credited = conn.execute(
+        "SELECT a.name FROM artist_tracks at JOIN artists_with_name a ON a.id = at.artist_id "
+        "WHERE at.track_id = %s", (made.track_id,)
+    ).fetchall()
+    assert credited == [("B",)]
