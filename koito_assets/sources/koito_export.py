@@ -71,18 +71,19 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
     if not artists:
         return Skipped(SkipReason.MISSING_ARTIST, position, "no artists")
     artist_names = [_primary_alias(entity) for entity in artists]
-    if not artist_names[0]:
-        return Skipped(SkipReason.MISSING_ARTIST, position, "first artist has no primary alias")
+    blank = [number for number, name in enumerate(artist_names, 1) if not name.strip()]
+    if blank:  # Koito would fail creating an artist named "" (and abort the whole file)
+        return Skipped(SkipReason.MISSING_ARTIST, position, f"artist {blank[0]} has no primary alias")
     title = _primary_alias(track)
     if not title:
         return Skipped(SkipReason.MISSING_TITLE, position)
     if not ctx.after <= listened_at <= ctx.before:
         return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
 
-    names = tuple(name for name in artist_names if name)
+    names = tuple(artist_names)
     mbids = tuple(dict.fromkeys(entity.mbid for entity in artists if entity.mbid))
     mappings = tuple(
-        (name, entity.mbid) for name, entity in zip(artist_names, artists) if name and entity.mbid
+        (name, entity.mbid) for name, entity in zip(artist_names, artists) if entity.mbid
     )
     return new_scrobble(
         (

@@ -101,9 +101,13 @@ def is_listens_member(name: str) -> bool:
     """Whether a zip member holds listens: ``listens/2024/3.jsonl``, also inside one top folder.
 
     Koito takes only the first form; the second is the same export unpacked and zipped again.
+    The resource forks macOS adds when it zips a folder (``__MACOSX/listens/2024/._3.jsonl``)
+    are not listens.
     """
     name = name.replace("\\", "/")
-    inside_top_folder = name.partition("/")[2]
+    top_folder, _, inside_top_folder = name.partition("/")
+    if top_folder == "__MACOSX" or name.rpartition("/")[2].startswith("._"):
+        return False
     return name.endswith(".jsonl") and (
         name.startswith("listens/") or inside_top_folder.startswith("listens/")
     )
@@ -263,7 +267,7 @@ def _read_member(archive: SafeZip, info: ZipInfo, ctx: ReadContext) -> Iterator[
     number = 0
     decode = _decode_listen
     try:
-        for lines in _line_batches(archive.chunks(info), MAX_LINE_BYTES):
+        for lines in _line_batches(_without_bom(archive.chunks(info)), MAX_LINE_BYTES):
             for line in lines:
                 number += 1
                 try:
@@ -287,6 +291,20 @@ def _read_member(archive: SafeZip, info: ZipInfo, ctx: ReadContext) -> Iterator[
 
 
 _BLANK = object()
+_BOM = b"\xef\xbb\xbf"
+
+
+def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks without a UTF-8 byte-order mark at the start (a member saved by a Windows
+    editor): it would make the first line no JSON."""
+    chunks = iter(chunks)
+    head = b""
+    for chunk in chunks:  # the mark may, in theory, be cut across chunks
+        head += chunk
+        if len(head) >= len(_BOM):
+            break
+    yield head.removeprefix(_BOM)
+    yield from chunks
 
 
 def _unusual_line(line: bytes | None) -> Any:

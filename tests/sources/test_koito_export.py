@@ -110,3 +110,17 @@ def test_other_versions_are_refused(tmp_path, document, message):
     path.write_text(document)
     with pytest.raises(ExportError, match=message):
         read_all(path)
+
+
+def test_a_featured_artist_without_a_primary_alias_skips_the_listen_with_its_reason(tmp_path):
+    """Koito would create an artist named "" and abort the file; the catalogue refuses it, so the
+    reader skips the listen and says which artist, for the dry run and the import alike."""
+    nameless = '{"image_url":"","mbid":null,"is_primary":false,"aliases":null}'
+    listen = LISTEN.replace('"aliases":[{"alias":"A","source":"Canonical","is_primary":true}]}]',
+                            '"aliases":[{"alias":"A","source":"Canonical","is_primary":true}]},' + nameless + "]")
+    assert listen != LISTEN
+    path = tmp_path / "koito_export.json"
+    path.write_text(f'{{"version":"1","listens":[{LISTEN},{listen}]}}')
+    _, records = read_all(path)
+    assert records[0].artist_names == ("A",)
+    assert records[1] == Skipped(SkipReason.MISSING_ARTIST, "record 2", "artist 2 has no primary alias")

@@ -119,3 +119,26 @@ def test_old_json_export():
     )
     assert (second.album, second.client) == ("", "")
     assert third == Skipped(SkipReason.UNPARSABLE_TIME, "record 3", "listened_at '1709402600'")
+
+
+def test_zip_made_on_a_mac_or_saved_with_a_byte_order_mark(tmp_path):
+    """A re-zipped export carries macOS resource forks, and a member a Windows editor saved
+    starts with a BOM: neither is a skipped listen."""
+    (tmp_path / "plain").mkdir()
+    plain = read_all(zip_listenbrainz(tmp_path / "plain"))[1]
+    month = (LISTENBRAINZ_EXPORT / "listens/2024/3.jsonl").read_bytes()
+    path = zip_listenbrainz(
+        tmp_path,
+        extra_members={
+            "__MACOSX/listens/2024/._3.jsonl": b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ",
+            "listens/2024/._3.jsonl": b"\x00\x05\x16\x07",
+            "listens/2025/1.jsonl": b"\xef\xbb\xbf" + month,
+        },
+    )
+    export, records = read_all(path)
+    added = [r for r in records if r.position.startswith("listens/2025/1.jsonl")]
+    assert [r.position for r in records if "._" in r.position] == []
+    assert [r._replace(position="") for r in added] == [
+        r._replace(position="") for r in plain if r.position.startswith("listens/2024/3.jsonl")
+    ]
+    assert len(records) == len(plain) + len(added)
