@@ -1,9 +1,11 @@
 """Koito's artist-string parsing (spec §2.3), with the base artist first (design.md §5.1).
 
-Koito reads featured artists out of the raw artist string and the track title. We find the same
-set of names; only the order differs on purpose: Koito lists artist-string features first, so a
-featured guest became the album's and the track's primary artist (trap T1). We list the base
-artist(s) first, then artist-string features, then title features.
+Koito reads featured artists out of the raw artist string and the track title, artist-string
+features first, so a featured guest became the album's and the track's primary artist (trap T1).
+:func:`parsed_names` gives Koito's order with each name's base-first rank; the rules match names in
+that order (so they find and create exactly what Koito does, and look albums up by Koito's first
+artist) and then list the artists base first (:func:`base_first`), which only moves the
+``is_primary`` flags. :func:`parse_artists` is the base-first list.
 """
 
 from __future__ import annotations
@@ -54,16 +56,11 @@ class _Names:
         self.items: list[str] = []
         self._seen: set[str] = set()
 
-    def add(self, name: str) -> bool:
+    def add(self, name: str) -> None:
         name = name.strip()
-        if not name or name in self._seen:
-            return False
-        self._seen.add(name)
-        self.items.append(name)
-        return True
-
-    def __contains__(self, name: str) -> bool:
-        return name.strip() in self._seen
+        if name and name not in self._seen:
+            self._seen.add(name)
+            self.items.append(name)
 
 
 def _features(text: str, names: _Names, *, shorten: bool = True) -> str:
@@ -85,60 +82,69 @@ def _features(text: str, names: _Names, *, shorten: bool = True) -> str:
     return searched
 
 
-def parse_artists(artist: str, title: str, separators: Sequence[str]) -> list[str]:
-    """The artist names Koito reads from an artist string and a track title, base artist first."""
-    features = _Names()
-    remaining = _features(artist, features)
+Parsed = tuple[tuple[str, int], ...]  # names in Koito's order, each with its base-first rank
 
-    pieces = _Names()
-    added_any = False  # Koito's "did the separators add anything" counts only names new to it
-    for pattern in _compiled(tuple(separators)):
-        if not pattern.search(remaining):
-            continue
-        split = _split(pattern, remaining)
-        if len(split) > 1:
-            for piece in split:
-                new = bool(piece.strip()) and piece not in features and piece not in pieces
-                pieces.add(piece)
-                added_any = added_any or new
-    base = pieces if added_any else _Names()
-    if not added_any:
+
+def _ranked(koito: _Names, base: list[str]) -> Parsed:
+    """Koito's order, each name ranked for the base-first order: the base artist(s) in their
+    own order, then the features in Koito's order."""
+    bases = set(base)
+    first = base + [name for name in koito.items if name not in bases]
+    rank = {name: at for at, name in enumerate(first)}
+    return tuple((name, rank[name]) for name in koito.items)
+
+
+def _artist_string(artist: str, separators: tuple[str, ...]) -> tuple[_Names, list[str]]:
+    """Koito's ParseArtists steps 1–4 on the artist string: its names (features first), and the
+    base artist(s) among them in their own order."""
+    names = _Names()
+    remaining = _features(artist, names)
+    count = len(names.items)
+    base = _Names()
+    for pattern in _compiled(separators):
+        if pattern.search(remaining):
+            split = _split(pattern, remaining)
+            if len(split) > 1:
+                for piece in split:
+                    names.add(piece)
+                    base.add(piece)
+    if len(names.items) == count:  # the separators added nothing new: the string is the base
+        names.add(remaining)
+        base = _Names()
         base.add(remaining)
-
-    result = _Names()
-    for name in base.items:
-        result.add(name)
-    for name in features.items:
-        result.add(name)
-    title_features = _Names()
-    _features(title, title_features, shorten=False)
-    for name in title_features.items:
-        result.add(name)
-    return result.items
+    return names, base.items
 
 
 @lru_cache(maxsize=131072)
-def _artist_string_names(artist: str, separators: tuple[str, ...]) -> tuple[str, ...]:
-    """What :func:`parse_artists` reads from the artist string alone (a title without features)."""
-    return tuple(parse_artists(artist, "", separators))
+def _artist_string_parsed(artist: str, separators: tuple[str, ...]) -> tuple[Parsed, tuple[str, ...]]:
+    names, base = _artist_string(artist, separators)
+    return _ranked(names, base), tuple(base)
 
 
-def parsed_names(artist: str, title: str, separators: tuple[str, ...]) -> tuple[str, ...]:
-    """:func:`parse_artists`, remembered per artist string: a file names the same artist string
-    many times, and most titles have no features (then the title adds nothing)."""
-    names = _artist_string_names(artist, separators)
+def parsed_names(artist: str, title: str, separators: Sequence[str]) -> Parsed:
+    """Koito's ParseArtists in Koito's order (artist-string features first: the order matching
+    must follow to find what Koito finds), each name with its rank in the base-first order.
+    Remembered per artist string: a file names the same artist string many times, and most
+    titles have no features (then the title adds nothing)."""
+    parsed, base = _artist_string_parsed(artist, tuple(separators))
     if not _ANY_FEATURE.search(title):
-        return names
-    title_features = _Names()
-    _features(title, title_features, shorten=False)
-    if not title_features.items:
-        return names
-    result = _Names()
-    for name in names:
-        result.add(name)
-    for name in title_features.items:
-        result.add(name)
-    return tuple(result.items)
+        return parsed
+    names = _Names()
+    for name, _ in parsed:
+        names.add(name)
+    _features(title, names, shorten=False)
+    return parsed if len(names.items) == len(parsed) else _ranked(names, list(base))
+
+
+def base_first(ranks: Sequence[int]) -> list[int]:
+    """Positions in Koito's order, rearranged into the base-first order (design.md §5.1)."""
+    return sorted(range(len(ranks)), key=ranks.__getitem__)
+
+
+def parse_artists(artist: str, title: str, separators: Sequence[str]) -> list[str]:
+    """The artist names Koito reads from an artist string and a track title, base artist first."""
+    parsed = parsed_names(artist, title, separators)
+    return [parsed[at][0] for at in base_first([rank for _, rank in parsed])]
 
 
 def _fold_char(a: str, b: str) -> bool:

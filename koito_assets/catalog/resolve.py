@@ -123,7 +123,7 @@ def _artist_inputs(
             names.update(n.strip() for n in record.artist_names)
         if record.artist_mbid_mappings:
             names.update(n.strip() for n, _ in record.artist_mbid_mappings)
-        names.update(parsed_names(record.artist, record.track, seps))
+        names.update(name for name, _ in parsed_names(record.artist, record.track, seps))
         if not (record.artist_mbids or record.artist_mbid_mappings):
             continue
         for mbid in (*record.artist_mbids, *(m for _, m in record.artist_mbid_mappings)):
@@ -136,13 +136,13 @@ def _artist_inputs(
 
 
 def _album_inputs(
-    items: Sequence[Item], artists: dict[str, list[int]], memo: MemoMusicBrainz
+    items: Sequence[Item], artists: dict[str, rules.Artists], memo: MemoMusicBrainz
 ) -> tuple[set[tuple[str, int]], set[str]]:
-    """Every (title, first artist) pair and release MBID the release rules may look up."""
+    """Every (title, album artist) pair and release MBID the release rules may look up."""
     pairs: set[tuple[str, int]] = set()
     mbids: set[str] = set()
     for key, record in items:
-        first = artists[key][0]
+        first = artists[key].album_artist
         if record.koito is not None:
             pairs.add((primary_alias(record.koito.album), first))
             if record.koito.album.mbid:
@@ -202,7 +202,7 @@ def _resolve_batch(
     batch = _Batch()
     names, mbids = _artist_inputs(items, memo, settings.artist_separators)
 
-    def run_artists() -> dict[str, list[int]]:
+    def run_artists() -> dict[str, rules.Artists]:
         store.artists = ArtistState()
         store.artists.load(conn, names, mbids)
         batch.failed.clear()
@@ -218,7 +218,10 @@ def _resolve_batch(
     real = store.artists.allocate(conn)
     with conn.pipeline():  # the server writes the artists while we gather the next inputs
         store.artists.write(conn)
-        artists = {k: [real.get(a, a) for a in ids] for k, ids in artists.items()}
+        artists = {
+            k: rules.Artists([real.get(a, a) for a in ids], real.get(first, first))
+            for k, (ids, first) in artists.items()
+        }
         items = [(k, r) for k, r in items if k in artists]
 
         # Releases and tracks record by record, as SubmitListen does them (see batch_store.py).
@@ -232,7 +235,7 @@ def _resolve_batch(
         found = {}
         for key, record in items:
             album = rules.resolve_album(store, record, artists[key])
-            track = rules.resolve_track(store, record, artists[key], album)
+            track = rules.resolve_track(store, record, artists[key].ids, album)
             # Every key's first listen misses the cache one by one, and a miss asks MusicBrainz
             # for the length of a track still without one (its MBID may have come meanwhile).
             rules.fill_duration_from_musicbrainz(store, record, track)
@@ -252,8 +255,9 @@ def _resolve_batch(
         for key, record in items:
             album, track = resolved[key]
             album, track = real_albums.get(album, album), real.get(track, track)
-            rows.append(cache.LookupRow(key, artists[key], album, track, lookup_mbids(record)))
-            batch.ids[key] = (artists[key][0], album, track)
+            ids = artists[key].ids
+            rows.append(cache.LookupRow(key, ids, album, track, lookup_mbids(record)))
+            batch.ids[key] = (ids[0], album, track)
         # Every artist, release and track the links, aliases and cache rows name is a key's:
         # created above, or locked now. That is what their per-row foreign-key checks would
         # give, at half the cost of the inserts, so those checks are skipped where the role may.

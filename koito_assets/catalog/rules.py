@@ -1,6 +1,8 @@
 """Koito's entity resolution for a scrobble (SubmitListen, spec §2.2–§2.9), against any store.
 
-Deliberate departures (design.md §5): the base artist comes first (§5.1, in the parser); an
+Deliberate departures (design.md §5): the base artist comes first (§5.1): names are matched in
+Koito's order, which also picks the artist a release is looked up by, and only the finished list
+is put base first, which moves the is_primary flags and nothing else; an
 artist's existing MBID is never overwritten by a name match (§5.4); names are trimmed before
 they are looked up, not only when created (Koito looks up " X" and creates "X", so such a name
 made a new duplicate at every listen); an artist that two inputs resolve to is listed once
@@ -15,9 +17,10 @@ creation's locks; look up again, since another resolution may have created it; t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from koito_assets.catalog import koito_export
-from koito_assets.catalog.artist_parsing import equal_fold, parsed_names
+from koito_assets.catalog.artist_parsing import Parsed, base_first, equal_fold, parsed_names
 from koito_assets.catalog.locks import (
     album_lock,
     album_mbid_lock,
@@ -40,8 +43,21 @@ def unique_ids(ids: Sequence[int]) -> list[int]:
 # -- artists (§2.4) ---------------------------------------------------------------------------
 
 
-def _parsed(store: CatalogStore, record: Scrobble) -> list[str]:
-    return list(parsed_names(record.artist, record.track, tuple(store.separators)))
+class Artists(NamedTuple):
+    """A record's artists: ``ids`` base artist first (the first is the primary, design.md §5.1),
+    and ``album_artist``, the first in Koito's order, by which Koito looks its release up."""
+
+    ids: list[int]
+    album_artist: int
+
+
+def _parsed(store: CatalogStore, record: Scrobble) -> Parsed:
+    return parsed_names(record.artist, record.track, store.separators)
+
+
+def _ranked(names: Sequence[str]) -> Parsed:
+    """Names given in order (an explicit list): Koito's order is the base-first order."""
+    return tuple((name, at) for at, name in enumerate(names))
 
 
 def _alias_or_create(store: CatalogStore, mbid: str, mb: MbArtist, names: Sequence[str]) -> int:
@@ -108,11 +124,12 @@ def _selected_names(store: CatalogStore, selected: Sequence[int]) -> list[str]:
     return names
 
 
-def match_by_names(store: CatalogStore, names: Sequence[str], existing: Sequence[int]) -> list[int]:
-    """Koito's matchArtistsByNames: find or create each name, skipping ones already selected."""
-    out: list[int] = []
+def _match_names(store: CatalogStore, names: Sequence[str], existing: Sequence[int]) -> list[tuple[int, int]]:
+    """Koito's matchArtistsByNames: find or create each name, skipping ones already selected;
+    (position in ``names``, artist) pairs."""
+    out: list[tuple[int, int]] = []
     known = _selected_names(store, existing)
-    for raw in names:
+    for at, raw in enumerate(names):
         name = raw.strip()
         if not name or any(equal_fold(name, other) for other in known):
             continue
@@ -122,15 +139,34 @@ def match_by_names(store: CatalogStore, names: Sequence[str], existing: Sequence
             lambda: store.artist_by_name(name),
             lambda: store.create_artist(name, None),
         )
-        out.append(artist)
+        out.append((at, artist))
         known.extend(store.artist_aliases(artist))
     return out
 
 
-def _match_by_mbids(store: CatalogStore, record: Scrobble, result: Sequence[int]) -> list[int]:
-    """Koito's matchArtistsByMBID; a MusicBrainz failure falls back to names, dropping this
-    phase's earlier matches, as Koito does: the names are matched skipping those matches (not
-    the earlier phases' artists), so an artist this phase found by MBID is lost altogether."""
+def match_by_names(store: CatalogStore, names: Sequence[str], existing: Sequence[int]) -> list[int]:
+    """Koito's matchArtistsByNames: the artists of ``names`` in their order."""
+    return [artist for _, artist in _match_names(store, names, existing)]
+
+
+def _match_parsed(
+    store: CatalogStore, parsed: Parsed, existing: Sequence[int]
+) -> tuple[list[int], list[int]]:
+    """Names matched in Koito's order, as Koito matches them; (artists in Koito's order, the same
+    base first)."""
+    pairs = _match_names(store, [name for name, _ in parsed], existing)
+    ranks = [parsed[at][1] for at, _ in pairs]
+    koito = [artist for _, artist in pairs]
+    return koito, [koito[at] for at in base_first(ranks)]
+
+
+def _match_by_mbids(
+    store: CatalogStore, record: Scrobble, result: Sequence[int]
+) -> tuple[list[int], list[int]]:
+    """Koito's matchArtistsByMBID, as (Koito's order, base first). A MusicBrainz failure falls
+    back to names, dropping this phase's earlier matches, as Koito does: the names are matched
+    skipping those matches (not the earlier phases' artists), so an artist this phase found by
+    MBID is lost altogether."""
     phase: list[int] = []
     for mbid in record.artist_mbids:
         if any(store.artist_mbid(a) == mbid for a in (*result, *phase)):
@@ -139,30 +175,42 @@ def _match_by_mbids(store: CatalogStore, record: Scrobble, result: Sequence[int]
         if found is not None:
             phase.append(found)
             continue
-        names = list(record.artist_names) or _parsed(store, record)
+        parsed = _ranked(record.artist_names) if record.artist_names else _parsed(store, record)
+        names = [name for name, _ in parsed]
         try:
             phase.append(_alias_or_create(store, mbid, store.musicbrainz.artist(mbid), names))
         except MusicBrainzError:
-            return match_by_names(store, names, phase)
-    return phase
+            return _match_parsed(store, parsed, phase)
+    return phase, phase
 
 
-def resolve_artists(store: CatalogStore, record: Scrobble) -> list[int]:
-    """The record's artists in order, the first being the primary (Koito's AssociateArtists)."""
+def resolve_artists(store: CatalogStore, record: Scrobble) -> Artists:
+    """The record's artists (Koito's AssociateArtists). Matching runs in Koito's order, so it
+    finds and creates what Koito does; the list comes out base artist first."""
     if record.koito is not None:
-        return koito_export.resolve_artists(store, record.koito)
-    result: list[int] = []
+        ids = koito_export.resolve_artists(store, record.koito)
+        return Artists(ids, ids[0])
+    koito: list[int] = []  # Koito's result, in Koito's order
+    ours: list[int] = []  # the same artists, base first
     for name, mbid in record.artist_mbid_mappings:
-        result.append(_mapped_artist(store, name, mbid, record.artist_names))
-    if len(record.artist_mbids) > len(result):
-        result += _match_by_mbids(store, record, result)
-    if len(record.artist_names) > len(result):
-        result += match_by_names(store, record.artist_names, result)
-    if not result:
-        result = match_by_names(store, [*record.artist_names, *_parsed(store, record)], [])
-    if not result:
+        artist = _mapped_artist(store, name, mbid, record.artist_names)
+        koito.append(artist)
+        ours.append(artist)
+    if len(record.artist_mbids) > len(koito):
+        in_koito_order, base_first_order = _match_by_mbids(store, record, koito)
+        koito += in_koito_order
+        ours += base_first_order
+    if len(record.artist_names) > len(koito):
+        named = match_by_names(store, record.artist_names, koito)
+        koito += named
+        ours += named
+    if not koito:
+        explicit = _ranked(record.artist_names)
+        parsed = tuple((name, len(explicit) + rank) for name, rank in _parsed(store, record))
+        koito, ours = _match_parsed(store, explicit + parsed, [])
+    if not koito:
         raise InvalidRecord(f"no artist name can be read from {record.artist!r}")
-    return unique_ids(result)
+    return Artists(unique_ids(ours), koito[0])
 
 
 # -- album (§2.6, §2.7) ----------------------------------------------------------------------
@@ -178,7 +226,7 @@ def _release_group_aliases(store: CatalogStore, album: int, group_mbid: str | No
     store.add_album_aliases(album, titles, "MusicBrainz")
 
 
-def _album_by_title(store: CatalogStore, record: Scrobble, artists: Sequence[int]) -> int:
+def _album_by_title(store: CatalogStore, record: Scrobble, artists: Artists) -> int:
     """Koito's matchAlbumByTitle: an empty album is named after the track."""
     title = record.album or record.track
     mbid = record.release_mbid
@@ -186,18 +234,18 @@ def _album_by_title(store: CatalogStore, record: Scrobble, artists: Sequence[int
     def find() -> int | None:
         found = store.album_by_mbid(mbid) if mbid else None  # made meanwhile by someone else
         if found is None:
-            found = store.album_by_title(title, artists[0])
+            found = store.album_by_title(title, artists.album_artist)
             if found is not None and mbid and store.album_mbid(found) is None:
                 store.set_album_mbid(found, mbid)
         return found
 
     def locks() -> list[int]:
-        return [album_lock(title, a) for a in artists] + ([album_mbid_lock(mbid)] if mbid else [])
+        return [album_lock(title, a) for a in artists.ids] + ([album_mbid_lock(mbid)] if mbid else [])
 
-    return find_or_create(store, locks, find, lambda: store.create_album(title, mbid, artists))
+    return find_or_create(store, locks, find, lambda: store.create_album(title, mbid, artists.ids))
 
 
-def _album_from_musicbrainz(store: CatalogStore, record: Scrobble, artists: Sequence[int]) -> int:
+def _album_from_musicbrainz(store: CatalogStore, record: Scrobble, artists: Artists) -> int:
     """Koito's createOrUpdateAlbumWithMbzReleaseID."""
     mbid = record.release_mbid
     assert mbid is not None
@@ -211,7 +259,7 @@ def _album_from_musicbrainz(store: CatalogStore, record: Scrobble, artists: Sequ
         found = store.album_by_mbid(mbid)
         if found is not None:
             return found
-        found = store.album_by_titles_without_mbid(titles, artists[0])
+        found = store.album_by_titles_without_mbid(titles, artists.album_artist)
         if found is not None:
             store.set_album_mbid(found, mbid)
             _release_group_aliases(store, found, record.release_group_mbid)
@@ -219,20 +267,20 @@ def _album_from_musicbrainz(store: CatalogStore, record: Scrobble, artists: Sequ
 
     def create() -> int:
         various = "Various Artists" in release.artist_credit_names
-        album = store.create_album(release.title, mbid, artists, various)
+        album = store.create_album(release.title, mbid, artists.ids, various)
         _release_group_aliases(store, album, record.release_group_mbid)
         return album
 
     def locks() -> list[int]:
-        return [album_mbid_lock(mbid)] + [album_lock(t, a) for t in titles for a in artists]
+        return [album_mbid_lock(mbid)] + [album_lock(t, a) for t in titles for a in artists.ids]
 
     return find_or_create(store, locks, find, create)
 
 
-def resolve_album(store: CatalogStore, record: Scrobble, artists: Sequence[int]) -> int:
+def resolve_album(store: CatalogStore, record: Scrobble, artists: Artists) -> int:
     """The record's release (Koito's AssociateAlbum), then its artist links (AddArtistsToAlbum)."""
     if record.koito is not None:
-        return koito_export.resolve_album(store, record.koito, artists)
+        return koito_export.resolve_album(store, record.koito, artists.ids)
     if record.release_mbid:
         album = store.album_by_mbid(record.release_mbid)
         if album is None:
@@ -241,7 +289,7 @@ def resolve_album(store: CatalogStore, record: Scrobble, artists: Sequence[int])
         album = _album_by_title(store, record, artists)
     # No lock: a link only adds a way to find an existing release, and a release created
     # concurrently under another artist is exactly what the other order of the two would give.
-    store.link_artists_to_album(album, artists)
+    store.link_artists_to_album(album, artists.ids)
     return album
 
 
@@ -329,7 +377,7 @@ def fill_duration(store: CatalogStore, record: Scrobble, track: int) -> None:
 
 
 def resolve_record(store: CatalogStore, record: Scrobble) -> tuple[list[int], int, int]:
-    """(artists, release, track) of one record, all three phases in a row."""
+    """(artists base first, release, track) of one record, all three phases in a row."""
     artists = resolve_artists(store, record)
     album = resolve_album(store, record, artists)
-    return artists, album, resolve_track(store, record, artists, album)
+    return artists.ids, album, resolve_track(store, record, artists.ids, album)

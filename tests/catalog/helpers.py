@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 import psycopg_pool
@@ -130,46 +130,56 @@ def koito_scrobble(
     )
 
 
+class Preferred(NamedTuple):
+    """Ids that win where a lookup has several matches, per table (ids of different tables
+    may be equal)."""
+
+    artists: Sequence[int] = ()
+    albums: Sequence[int] = ()
+    tracks: Sequence[int] = ()
+
+
 class _PreferringStore(DbStore):
     """Koito's lookups return any one match (no ORDER BY); this store returns a preferred one
     when it is among the matches, so it can tell "still a valid answer" from "stale"."""
 
-    def __init__(self, *args: Any, prefer: set[int]) -> None:
+    def __init__(self, *args: Any, prefer: Preferred) -> None:
         super().__init__(*args)
         self.prefer = prefer
 
-    def _pick(self, query: str, params: object) -> int | None:
+    def _pick(self, query: str, params: object, prefer: Sequence[int]) -> int | None:
         found = [r[0] for r in self.conn.execute(query.replace("LIMIT 1", ""), params)]
-        preferred = [f for f in found if f in self.prefer]
+        preferred = [f for f in found if f in prefer]
         return (preferred or found or [None])[0]
 
     def artist_by_name(self, name: str) -> int | None:
-        return self._pick(db_store._ARTIST_BY_NAME, (name,))
+        return self._pick(db_store._ARTIST_BY_NAME, (name,), self.prefer.artists)
 
     def album_by_title(self, title: str, artist_id: int) -> int | None:
-        return self._pick(db_store._ALBUM_BY_TITLES, {"artist": artist_id, "titles": [title], "without_mbid": False})
+        params = {"artist": artist_id, "titles": [title], "without_mbid": False}
+        return self._pick(db_store._ALBUM_BY_TITLES, params, self.prefer.albums)
 
     def album_by_titles_without_mbid(self, titles: Sequence[str], artist_id: int) -> int | None:
         params = {"artist": artist_id, "titles": list(titles), "without_mbid": True}
-        return self._pick(db_store._ALBUM_BY_TITLES, params)
+        return self._pick(db_store._ALBUM_BY_TITLES, params, self.prefer.albums)
 
     def track_by_info(self, title: str, album_id: int, artist_ids: Sequence[int]) -> int | None:
         params = {"title": title, "album": album_id, "artists": list(artist_ids)}
-        return self._pick(db_store._TRACK_BY_INFO, params)
+        return self._pick(db_store._TRACK_BY_INFO, params, self.prefer.tracks)
 
 
 def fresh_resolution(
     conn: psycopg.Connection,
     record: Scrobble,
     musicbrainz: MusicBrainz = OFF,
-    prefer: Sequence[int] = (),
+    prefer: Preferred = Preferred(),
 ) -> tuple[int, int, int]:
     """What Koito's rules answer right now, ignoring the cache; rolled back, so nothing changes.
 
     Where several entities match, ``prefer`` ids win (any match is an answer Koito may give)."""
     with conn.transaction(force_rollback=True):
         store = _PreferringStore(
-            conn, LockSet(conn), musicbrainz, SETTINGS.artist_separators, prefer=set(prefer)
+            conn, LockSet(conn), musicbrainz, SETTINGS.artist_separators, prefer=prefer
         )
         artists, album, track = rules.resolve_record(store, record)
         return artists[0], album, track

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from koito_assets.catalog.artist_parsing import equal_fold, parse_artists
+from koito_assets.catalog.artist_parsing import base_first, equal_fold, parse_artists, parsed_names
 from koito_assets.settings import DEFAULT_ARTIST_SEPARATORS
 
 CASES = [
@@ -113,3 +113,20 @@ def test_configured_separators(separators: tuple[str, ...], artist: str, expecte
 )
 def test_equal_fold_is_simple_case_folding(a: str, b: str, equal: bool) -> None:
     assert equal_fold(a, b) is equal
+
+
+@pytest.mark.parametrize(
+    ("artist", "title", "koito_order"),
+    [
+        # Koito's own order, which matching follows (spec §2.3): artist-string features first
+        ("Carly Rae Jepsen feat. Rufus Wainwright", "Song", ["Rufus Wainwright", "Carly Rae Jepsen"]),
+        ("A (feat. B) feat. C", "Song (feat. D)", ["B", "C", "A", "D"]),
+        ("A · B feat. B", "Song", ["B", "A"]),
+        ("Radiohead", "Creep", ["Radiohead"]),
+    ],
+)
+def test_parsed_names_are_in_koitos_order_and_rank_base_first(artist, title, koito_order) -> None:
+    parsed = parsed_names(artist, title, DEFAULT_ARTIST_SEPARATORS)
+    assert [name for name, _ in parsed] == koito_order
+    ranked = [parsed[at][0] for at in base_first([rank for _, rank in parsed])]
+    assert ranked == parse_artists(artist, title, DEFAULT_ARTIST_SEPARATORS)

@@ -28,7 +28,9 @@ M2 = "44444444-0000-4000-8000-000000000002"
 
 A_S1_X = scrobble("A", "S1", "X", at=1)
 B_S2_Y = scrobble("B", "S2", "Y", at=2)
-AB_S3_X = scrobble("A feat. B", "S3", "X", at=3)
+# B is a guest on A's release X. Named explicitly: from "A feat. B" alone Koito would look X up by
+# B, its first artist, and make B a release of its own (tested in test_resolve.py).
+AB_S3_X = scrobble("A feat. B", "S3", "X", artist_names=("A", "B"), at=3)
 A_S4_Y = scrobble("A", "S4", "Y", at=4)  # A has no "Y": a release of its own, not B's
 RECORDS = [A_S1_X, B_S2_Y, AB_S3_X, A_S4_Y]
 
@@ -52,7 +54,7 @@ def still_valid(conn: psycopg.Connection, record: Scrobble) -> bool:
         "WHERE lookup_key = %s",
         (lookup_key(record),),
     ).fetchone()
-    prefer = [*row[3], row[1], row[2]]
+    prefer = helpers.Preferred(artists=row[3], albums=[row[1]], tracks=[row[2]])
     return tuple(row[:3]) == fresh_resolution(conn, record, prefer=prefer)
 
 
