@@ -100,7 +100,7 @@ def write_rows(conn: psycopg.Connection, rows: Sequence[LookupRow], *, pinned: b
 
 # Raise it with any change to the rules that can resolve a cached key differently (as when
 # "(feat.X)" stopped being a feature, to match Koito): the next import then empties the cache.
-RULES_VERSION = 2
+RULES_VERSION = 3
 
 
 def settings_fingerprint(settings: Settings) -> str:
