@@ -342,13 +342,20 @@ WITH q AS (SELECT DISTINCT t, r FROM unnest(%(titles)s::text[], %(albums)s::int[
         FROM tracks t
         WHERE t.musicbrainz_id = ANY(%(mbids)s::uuid[])
           AND EXISTS (SELECT 1 FROM track_aliases p WHERE p.track_id = t.id AND p.is_primary)),
-     found AS (SELECT id FROM cand UNION SELECT id FROM by_mbid)
+     found AS (SELECT id FROM cand UNION SELECT id FROM by_mbid),
+     -- One grouped pass: Koito has no index on artist_tracks that starts with track_id, so a
+     -- correlated subquery scanned the whole table once per found track (15,000 found tracks
+     -- against 75,000 credits: 74 s instead of a fraction of one).
+     credits AS (
+        SELECT at.track_id, array_agg(at.artist_id ORDER BY at.artist_id) AS artists
+        FROM artist_tracks at WHERE at.track_id IN (SELECT id FROM found)
+        GROUP BY at.track_id)
 SELECT 'p', t, r, id, NULL::text, NULL::int, NULL::int[] FROM cand
 UNION ALL SELECT 'm', m, NULL, id, NULL, NULL, NULL FROM by_mbid
 UNION ALL
-SELECT 'i', NULL, NULL, t.id, t.musicbrainz_id::text, t.duration,
-       (SELECT array_agg(at.artist_id ORDER BY at.artist_id) FROM artist_tracks at WHERE at.track_id = t.id)
-FROM tracks t WHERE t.id IN (SELECT id FROM found)
+SELECT 'i', NULL, NULL, t.id, t.musicbrainz_id::text, t.duration, c.artists
+FROM tracks t LEFT JOIN credits c ON c.track_id = t.id
+WHERE t.id IN (SELECT id FROM found)
 """
 
 
