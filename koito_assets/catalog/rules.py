@@ -55,7 +55,7 @@ def _parsed(store: CatalogStore, record: Scrobble) -> Parsed:
     return parsed_names(record.artist, record.track, store.separators)
 
 
-def _ranked(names: Sequence[str]) -> Parsed:
+def _in_given_order(names: Sequence[str]) -> Parsed:
     """Names given in order (an explicit list): Koito's order is the base-first order."""
     return tuple((name, at) for at, name in enumerate(names))
 
@@ -175,7 +175,7 @@ def _match_by_mbids(
         if found is not None:
             phase.append(found)
             continue
-        parsed = _ranked(record.artist_names) if record.artist_names else _parsed(store, record)
+        parsed = _in_given_order(record.artist_names) if record.artist_names else _parsed(store, record)
         names = [name for name, _ in parsed]
         try:
             phase.append(_alias_or_create(store, mbid, store.musicbrainz.artist(mbid), names))
@@ -205,7 +205,7 @@ def resolve_artists(store: CatalogStore, record: Scrobble) -> Artists:
         koito += named
         ours += named
     if not koito:
-        explicit = _ranked(record.artist_names)
+        explicit = _in_given_order(record.artist_names)
         parsed = tuple((name, len(explicit) + rank) for name, rank in _parsed(store, record))
         koito, ours = _match_parsed(store, explicit + parsed, [])
     if not koito:

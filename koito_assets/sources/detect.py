@@ -10,6 +10,7 @@ record to tell by (an empty array), and then a note says that too.
 from __future__ import annotations
 
 import csv
+from codecs import BOM_UTF8
 import io
 from itertools import islice
 from dataclasses import dataclass
@@ -35,7 +36,6 @@ from koito_assets.sources.reader import open_binary
 from koito_assets.sources.zipsafe import open_zip
 
 SNIFF_BYTES = 1 << 16
-_BOM = b"\xef\xbb\xbf"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # an archive's first member, or an empty archive
 
 # Koito's dispatch: first matching substring wins (spec §3.1); Last.fm and ListenBrainz name
@@ -118,7 +118,7 @@ def _sniff(path: Path) -> str | frozenset[str]:
             raise ExportError(path, "byte 0", f"cannot read: {exc.strerror or exc}") from None
         if head.startswith(_ZIP_MAGICS):
             return _sniff_zip(path)
-        first = head.removeprefix(_BOM).lstrip(b" \t\r\n")[:1]
+        first = head.removeprefix(BOM_UTF8).lstrip(b" \t\r\n")[:1]
         if first == b"[":
             file.seek(0)
             return _sniff_array(JsonStream(file, path), path)

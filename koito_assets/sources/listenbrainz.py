@@ -29,6 +29,7 @@ inside a field we ignore no longer makes the whole listen malformed.
 
 from __future__ import annotations
 
+from codecs import BOM_UTF8
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -291,7 +292,6 @@ def _read_member(archive: SafeZip, info: ZipInfo, ctx: ReadContext) -> Iterator[
 
 
 _BLANK = object()
-_BOM = b"\xef\xbb\xbf"
 
 
 def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -301,9 +301,9 @@ def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
     head = b""
     for chunk in chunks:  # the mark may, in theory, be cut across chunks
         head += chunk
-        if len(head) >= len(_BOM):
+        if len(head) >= len(BOM_UTF8):
             break
-    yield head.removeprefix(_BOM)
+    yield head.removeprefix(BOM_UTF8)
     yield from chunks
 
 
