@@ -88,8 +88,14 @@ def workload(keys: int, artists: int, albums: int, seed: int = 4) -> list[Scrobb
         if k % 4 == 0 and guests > 0:
             names.append(f"Guest {(k // 4) % guests:05d}")
         records.append(
-            Scrobble(1_600_000_000 + k, " • ".join(names), f"Track {k:05d}", f"Album {album:05d}",
-                     artist_names=tuple(names), duration_s=rng.choice((0, 180, 240)))
+            Scrobble(
+                1_600_000_000 + k,
+                " • ".join(names),
+                f"Track {k:05d}",
+                f"Album {album:05d}",
+                artist_names=tuple(names),
+                duration_s=rng.choice((0, 180, 240)),
+            )
         )
     return records
 
@@ -118,10 +124,14 @@ def fresh_database(settings: Settings) -> Iterator[str]:
             yield url
         finally:
             with psycopg.connect(admin_url, autocommit=True) as admin:
-                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+                admin.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
 
 
-def bench(url: str, settings: Settings, keys: int, artists: int, albums: int, hits: int) -> list[str]:
+def bench(
+    url: str, settings: Settings, keys: int, artists: int, albums: int, hits: int
+) -> list[str]:
     records = workload(keys, artists, albums)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     out = [
@@ -153,7 +163,11 @@ def bench(url: str, settings: Settings, keys: int, artists: int, albums: int, hi
         other = [r._replace(artist=" & ".join(r.artist_names)) for r in records]
         with cpu_clock(backend) as clock:
             found = resolve_keys(pool, other, musicbrainz=MBZ, settings=settings)
-        assert not found.failed and (found.artists_created, found.albums_created, found.tracks_created) == (0, 0, 0)
+        assert not found.failed and (
+            found.artists_created,
+            found.albums_created,
+            found.tracks_created,
+        ) == (0, 0, 0)
         out.append(
             f"resolve_keys, {keys:,} new keys naming existing entities (another export of the same "
             f"history): {clock['wall']:.2f} s wall, {_cpu(clock)}; created nothing"
@@ -177,8 +191,12 @@ def bench(url: str, settings: Settings, keys: int, artists: int, albums: int, hi
             conn.statements = 0  # type: ignore[attr-defined]
             with cpu_clock(conn.info.backend_pid) as clock:
                 for i, record in enumerate(sample):
-                    got = submit_listen(conn, record._replace(listened_at=first_second + i, duration_s=0),
-                                        musicbrainz=MBZ, settings=settings)
+                    got = submit_listen(
+                        conn,
+                        record._replace(listened_at=first_second + i, duration_s=0),
+                        musicbrainz=MBZ,
+                        settings=settings,
+                    )
                     assert got.cache_hit
             return len(sample) / clock["wall"], clock, got.track_id
 

@@ -48,10 +48,12 @@ def _table(name: str) -> sql.Composed:
 
 def _create(admin: psycopg.Connection, name: str) -> None:
     """A bare listen table with Koito's key, then a checkpoint so runs start from the same state."""
-    admin.execute(sql.SQL(
-        "CREATE TABLE {} (track_id int NOT NULL, listened_at timestamptz NOT NULL, client text,"
-        " user_id int NOT NULL, PRIMARY KEY (track_id, listened_at))"
-    ).format(_table(name)))
+    admin.execute(
+        sql.SQL(
+            "CREATE TABLE {} (track_id int NOT NULL, listened_at timestamptz NOT NULL, client text,"
+            " user_id int NOT NULL, PRIMARY KEY (track_id, listened_at))"
+        ).format(_table(name))
+    )
     _checkpoint(admin)
 
 
@@ -66,7 +68,8 @@ def _checkpoint(admin: psycopg.Connection) -> None:
 def _copy_binary(cur: psycopg.Cursor, target: sql.Composable, rows: int) -> None:
     """Binary COPY of ``rows`` listen rows into ``target``."""
     query = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        target, sql.SQL(", ").join(map(sql.Identifier, COLUMNS)))
+        target, sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+    )
     with cur.copy(query) as copy:
         copy.set_types(list(TYPES))
         write = copy.write_row
@@ -101,13 +104,17 @@ def _stage_and_insert(
     """
     began = time.perf_counter()
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("CREATE TEMP TABLE bench_stage (LIKE {}) ON COMMIT DROP")
-                    .format(target))
+        cur.execute(
+            sql.SQL("CREATE TEMP TABLE bench_stage (LIKE {}) ON COMMIT DROP").format(target)
+        )
         _copy_binary(cur, sql.Identifier("bench_stage"), rows)
         staged = time.perf_counter()
         cols = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
-        cur.execute(sql.SQL("INSERT INTO {} ({}) SELECT {} FROM bench_stage ON CONFLICT DO NOTHING")
-                    .format(target, cols, cols))
+        cur.execute(
+            sql.SQL("INSERT INTO {} ({}) SELECT {} FROM bench_stage ON CONFLICT DO NOTHING").format(
+                target, cols, cols
+            )
+        )
         inserted = cur.rowcount
     conn.commit()
     return staged - began, time.perf_counter() - staged, inserted
@@ -131,10 +138,14 @@ def measure_upsert(
         admin.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(_table(name)))
     total, again = stage_s + insert_s, again_stage_s + again_insert_s
     return {
-        "upsert_seconds": total, "upsert_rows_per_s": rows / total,
-        "upsert_stage_seconds": stage_s, "upsert_insert_seconds": insert_s,
+        "upsert_seconds": total,
+        "upsert_rows_per_s": rows / total,
+        "upsert_stage_seconds": stage_s,
+        "upsert_insert_seconds": insert_s,
         "upsert_inserted": inserted,
-        "rerun_seconds": again, "rerun_rows_per_s": rows / again, "rerun_inserted": again_inserted,
+        "rerun_seconds": again,
+        "rerun_rows_per_s": rows / again,
+        "rerun_inserted": again_inserted,
     }
 
 
@@ -187,8 +198,9 @@ def _on_embedded(rows: int, repeats: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: print the ceiling as JSON."""
-    p = argparse.ArgumentParser(prog="python -m benchmarks.ceiling",
-                                description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.ceiling", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--rows", type=int, default=1_000_000)
     p.add_argument("--repeats", type=int, default=1, help="report the median of this many runs")
     p.add_argument("--url", help="libpq URL; default: a temporary embedded server")

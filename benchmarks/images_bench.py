@@ -46,7 +46,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -683,7 +683,7 @@ def run_benchmark(
             result["insert_seconds"] = round(insert_entities(conn, plan), 3)
             # The backfill's first step on its own, since it runs before any lookup can start.
             started = time.perf_counter()
-            due = len(due_candidates(conn, datetime.now(timezone.utc), entities))
+            due = len(due_candidates(conn, datetime.now(UTC), entities))
             result["due_query_seconds"] = round(time.perf_counter() - started, 3)
         print(
             f"database: {where}; entities inserted in {result['insert_seconds']:.2f} s;"
@@ -774,7 +774,8 @@ def print_table(result: dict[str, Any], out: Any = sys.stdout) -> None:
         refusals = row["fakes"]["deezer"].get("quota_refusals", 0)
         within = "yes" if row["within_rate_limit"] else "NO"
         print(
-            f"  workers {row['workers']:>3}: " + ", ".join(parts)
+            f"  workers {row['workers']:>3}: "
+            + ", ".join(parts)
             + f"; Deezer quota refusals {refusals}; within the rate limit: {within};"
             f" CPU s: backfill process {row['backfill_cpu_seconds']:.1f},"
             f" fakes {row['fakes_cpu_seconds']:.1f}",

@@ -22,7 +22,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from koito_assets.settings import Settings
@@ -38,17 +38,27 @@ class Library:
         self.rng = rng
         accents = ["", "", "", "", "é", "ö", "ñ", "ø", "ß", "ō"]
         self.artists = [f"Artist {n}{rng.choice(accents)}" for n in range(3000)]
-        self.artist_mbids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in self.artists]
+        self.artist_mbids = [
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in self.artists
+        ]
         self.albums = [f"Album {n}{rng.choice(accents)}" for n in range(6000)]
-        self.album_mbids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in self.albums]
+        self.album_mbids = [
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in self.albums
+        ]
         self.titles = [f"Song {n}{rng.choice(accents)}" for n in range(30000)]
-        self.title_mbids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in self.titles]
+        self.title_mbids = [
+            str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in self.titles
+        ]
 
     def play(self) -> tuple[int, int, int]:
         """(artist, album, title) indexes, skewed like real listening: some things a lot."""
         rng = self.rng
         artist = int(rng.paretovariate(1.2)) % len(self.artists)
-        return artist, (artist * 2 + rng.randrange(2)) % len(self.albums), (artist * 10 + rng.randrange(10)) % len(self.titles)
+        return (
+            artist,
+            (artist * 2 + rng.randrange(2)) % len(self.albums),
+            (artist * 10 + rng.randrange(10)) % len(self.titles),
+        )
 
     def times(self, count: int) -> Iterator[int]:
         moment = START
@@ -76,7 +86,9 @@ def write_maloja(path: Path, count: int, library: Library) -> None:
                 "track": {
                     "artists": artists,
                     "title": library.titles[title],
-                    "album": {"albumtitle": library.albums[album], "artists": [name]} if rng.random() < 0.88 else None,
+                    "album": {"albumtitle": library.albums[album], "artists": [name]}
+                    if rng.random() < 0.88
+                    else None,
                     "length": rng.randrange(120, 400) if rng.random() < 0.3 else None,
                 },
                 "duration": rng.randrange(30, 400) if rng.random() < 0.5 else None,
@@ -90,9 +102,17 @@ def write_maloja(path: Path, count: int, library: Library) -> None:
 def listenbrainz_listen(moment: int, library: Library) -> dict:
     rng = library.rng
     artist, album, title = library.play()
-    info: dict = {"submission_client": rng.choice(["Web Scrobbler", "navidrome", "Pano Scrobbler", "ListenBrainz lastfm importer v2"])}
+    info: dict = {
+        "submission_client": rng.choice(
+            ["Web Scrobbler", "navidrome", "Pano Scrobbler", "ListenBrainz lastfm importer v2"]
+        )
+    }
     if rng.random() < 0.5:
-        info.update(media_player="Spotify", music_service="spotify.com", origin_url="https://open.spotify.com/track/x")
+        info.update(
+            media_player="Spotify",
+            music_service="spotify.com",
+            origin_url="https://open.spotify.com/track/x",
+        )
     if rng.random() < 0.7:
         info["duration_ms"] = rng.randrange(120_000, 400_000)
     if rng.random() < 0.2:
@@ -114,12 +134,21 @@ def listenbrainz_listen(moment: int, library: Library) -> dict:
             "release_mbid": library.album_mbids[album],
             "artist_mbids": [library.artist_mbids[artist]],
             "artists": [
-                {"artist_credit_name": library.artists[artist], "join_phrase": "", "artist_mbid": library.artist_mbids[artist]}
+                {
+                    "artist_credit_name": library.artists[artist],
+                    "join_phrase": "",
+                    "artist_mbid": library.artist_mbids[artist],
+                }
             ],
             "caa_id": rng.randrange(10**10),
             "caa_release_mbid": library.album_mbids[album],
         }
-    return {"listened_at": moment, "inserted_at": moment + rng.random() * 5, "track_metadata": meta, "user_name": "example"}
+    return {
+        "listened_at": moment,
+        "inserted_at": moment + rng.random() * 5,
+        "track_metadata": meta,
+        "user_name": "example",
+    }
 
 
 def write_listenbrainz_zip(path: Path, count: int, library: Library) -> None:
@@ -127,7 +156,7 @@ def write_listenbrainz_zip(path: Path, count: int, library: Library) -> None:
         archive.writestr("user.json", '{"user_id": 1, "username": "example"}')
         month, lines = None, []
         for moment in library.times(count):
-            stamp = datetime.fromtimestamp(moment, timezone.utc)
+            stamp = datetime.fromtimestamp(moment, UTC)
             if (stamp.year, stamp.month) != month and lines:
                 archive.writestr(f"listens/{month[0]}/{month[1]}.jsonl", "\n".join(lines) + "\n")
                 lines = []
@@ -140,7 +169,9 @@ def write_listenbrainz_json(path: Path, count: int, library: Library) -> None:
     with open(path, "w") as file:
         file.write("[")
         for index, moment in enumerate(library.times(count)):
-            file.write(("" if index == 0 else ",\n") + json.dumps(listenbrainz_listen(moment, library)))
+            file.write(
+                ("" if index == 0 else ",\n") + json.dumps(listenbrainz_listen(moment, library))
+            )
         file.write("]")
 
 
@@ -152,7 +183,7 @@ def write_spotify_extended(path: Path, count: int, library: Library) -> None:
             artist, album, title = library.play()
             done = rng.random() < 0.6
             play = {
-                "ts": datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ts": datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "platform": "android",
                 "ms_played": rng.randrange(150_000, 300_000) if done else rng.randrange(0, 60_000),
                 "conn_country": "DE",
@@ -187,7 +218,9 @@ def write_spotify_zip(path: Path, count: int, library: Library) -> None:
         for number, start in enumerate(range(0, count, per_file)):
             member = path.with_name(f"part_{number}.json")
             write_spotify_extended(member, min(per_file, count - start), library)
-            archive.write(member, f"Spotify Extended Streaming History/Streaming_History_Audio_{number}.json")
+            archive.write(
+                member, f"Spotify Extended Streaming History/Streaming_History_Audio_{number}.json"
+            )
             member.unlink()
 
 
@@ -212,7 +245,7 @@ def write_spotify_account(path: Path, count: int, library: Library) -> None:
         artist, _, title = library.play()
         plays.append(
             {
-                "endTime": datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M"),
+                "endTime": datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M"),
                 "artistName": library.artists[artist],
                 "trackName": library.titles[title],
                 "msPlayed": library.rng.randrange(0, 300_000),
@@ -221,10 +254,12 @@ def write_spotify_account(path: Path, count: int, library: Library) -> None:
     path.write_text(json.dumps(plays, indent=2, ensure_ascii=False))
 
 
-def lastfm_rows(count: int, library: Library) -> Iterator[tuple[int, str, str, str, str, str, str, str]]:
+def lastfm_rows(
+    count: int, library: Library
+) -> Iterator[tuple[int, str, str, str, str, str, str, str]]:
     for moment in library.times(count):
         artist, album, title = library.play()
-        printed = datetime.fromtimestamp(moment, timezone.utc).strftime("%d %b %Y, %H:%M")
+        printed = datetime.fromtimestamp(moment, UTC).strftime("%d %b %Y, %H:%M")
         with_mbids = library.rng.random() < 0.5
         yield (
             moment,
@@ -246,15 +281,25 @@ def write_lastfm_json(path: Path, count: int, library: Library) -> None:
 
         def flush() -> None:
             nonlocal pages
-            file.write(("" if pages == 0 else ",") + json.dumps({"track": page, "@attr": {"user": "example", "page": str(pages + 1)}}))
+            file.write(
+                ("" if pages == 0 else ",")
+                + json.dumps({"track": page, "@attr": {"user": "example", "page": str(pages + 1)}})
+            )
             pages += 1
 
-        for uts, printed, artist, artist_mbid, album, album_mbid, title, title_mbid in lastfm_rows(count, library):
+        for uts, printed, artist, artist_mbid, album, album_mbid, title, title_mbid in lastfm_rows(
+            count, library
+        ):
             page.append(
                 {
                     "artist": {"mbid": artist_mbid, "#text": artist},
                     "streamable": "0",
-                    "image": [{"size": "small", "#text": "https://lastfm.freetls.fastly.net/i/u/34s/x.png"}],
+                    "image": [
+                        {
+                            "size": "small",
+                            "#text": "https://lastfm.freetls.fastly.net/i/u/34s/x.png",
+                        }
+                    ],
                     "mbid": title_mbid,
                     "album": {"mbid": album_mbid, "#text": album},
                     "name": title,
@@ -273,7 +318,18 @@ def write_lastfm_json(path: Path, count: int, library: Library) -> None:
 def write_lastfm_csv(path: Path, count: int, library: Library) -> None:
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["uts", "utc_time", "artist", "artist_mbid", "album", "album_mbid", "track", "track_mbid"])
+        writer.writerow(
+            [
+                "uts",
+                "utc_time",
+                "artist",
+                "artist_mbid",
+                "album",
+                "album_mbid",
+                "track",
+                "track_mbid",
+            ]
+        )
         writer.writerows(lastfm_rows(count, library))
 
 
@@ -286,18 +342,38 @@ def write_lastfm_to_csv(path: Path, count: int, library: Library) -> None:
 
 def write_koito(path: Path, count: int, library: Library) -> None:
     def entity(name: str, mbid: str | None, **extra: object) -> dict:
-        return {**extra, "mbid": mbid, "aliases": [{"alias": name, "source": "Canonical", "is_primary": True}]}
+        return {
+            **extra,
+            "mbid": mbid,
+            "aliases": [{"alias": name, "source": "Canonical", "is_primary": True}],
+        }
 
     with open(path, "w") as file:
-        file.write('{"version":"1","exported_at":"2025-06-18T12:56:53Z","user":"example","listens":[')
+        file.write(
+            '{"version":"1","exported_at":"2025-06-18T12:56:53Z","user":"example","listens":['
+        )
         for index, moment in enumerate(library.times(count)):
             artist, album, title = library.play()
             listen = {
-                "listened_at": datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "listened_at": datetime.fromtimestamp(moment, UTC).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"
+                ),
                 "client": "navidrome",
                 "track": entity(library.titles[title], library.title_mbids[title], duration=240),
-                "album": entity(library.albums[album], None, image_url="https://cdn.example.org/c.jpg", various_artists=False),
-                "artists": [entity(library.artists[artist], library.artist_mbids[artist], image_url="", is_primary=False)],
+                "album": entity(
+                    library.albums[album],
+                    None,
+                    image_url="https://cdn.example.org/c.jpg",
+                    various_artists=False,
+                ),
+                "artists": [
+                    entity(
+                        library.artists[artist],
+                        library.artist_mbids[artist],
+                        image_url="",
+                        is_primary=False,
+                    )
+                ],
             }
             file.write(("" if index == 0 else ",") + json.dumps(listen))
         file.write("]}")
@@ -340,8 +416,12 @@ def measure(path: Path, repeat: int) -> tuple[int, float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("formats", nargs="*", metavar="FORMAT", help=f"any of: {', '.join(WRITERS)}")
-    parser.add_argument("--records", type=int, default=200_000, help="records for Maloja and ListenBrainz")
+    parser.add_argument(
+        "formats", nargs="*", metavar="FORMAT", help=f"any of: {', '.join(WRITERS)}"
+    )
+    parser.add_argument(
+        "--records", type=int, default=200_000, help="records for Maloja and ListenBrainz"
+    )
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     unknown = set(args.formats) - set(WRITERS)
@@ -354,7 +434,10 @@ def main() -> None:
             path = Path(folder) / file_name
             write(path, int(args.records * share), Library(random.Random(7)))
             records, wall, cpu = measure(path, args.repeat)
-            print(f"{name:<18}{path.stat().st_size / 1e6:>8.1f}{records:>10,}{wall:>12,.0f}{cpu:>12,.0f}", flush=True)
+            print(
+                f"{name:<18}{path.stat().st_size / 1e6:>8.1f}{records:>10,}{wall:>12,.0f}{cpu:>12,.0f}",
+                flush=True,
+            )
             path.unlink()
 
 

@@ -75,10 +75,15 @@ def import_in_process(path: Path, url: str, config_dir: Path) -> dict:
         "listens_per_second": round(summary.listens_inserted / seconds, 1),
         "stages": stages,
         "load_stage_listens_per_second": round(
-            summary.listens_inserted / stages["listens_loaded"], 1) if stages.get("listens_loaded") else 0.0,
+            summary.listens_inserted / stages["listens_loaded"], 1
+        )
+        if stages.get("listens_loaded")
+        else 0.0,
         # the INSERT … SELECT that writes the listens: what the COPY→INSERT ceiling is compared with
         "insert_seconds": insert_seconds,
-        "insert_listens_per_second": round(summary.listens_inserted / insert_seconds, 1) if insert_seconds else 0.0,
+        "insert_listens_per_second": round(summary.listens_inserted / insert_seconds, 1)
+        if insert_seconds
+        else 0.0,
         "dagster_overhead_seconds": round(seconds - sum(stages.values()), 3),
     }
 
@@ -103,8 +108,11 @@ def per_scrobble(path: Path, url: str, sample: int) -> dict:
         for record in records:
             submit_listen(conn, record, musicbrainz=DisabledMusicBrainz(), settings=settings)
         seconds = time.perf_counter() - started
-    return {"records": len(records), "seconds": round(seconds, 3),
-            "records_per_second": round(len(records) / seconds, 1)}
+    return {
+        "records": len(records),
+        "seconds": round(seconds, 3),
+        "records_per_second": round(len(records) / seconds, 1),
+    }
 
 
 def _child_import(path: Path, url: str, config_dir: Path) -> dict:
@@ -117,7 +125,10 @@ def _child_import(path: Path, url: str, config_dir: Path) -> dict:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", code, str(path), url, str(config_dir)],
-        cwd=ROOT, capture_output=True, text=True, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     wall = time.perf_counter() - started
     if done.returncode != 0:
@@ -134,7 +145,8 @@ def startup_seconds() -> float:
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", "import koito_assets.defs.imports.run, koito_assets.definitions"],
-        cwd=ROOT, check=True,
+        cwd=ROOT,
+        check=True,
     )
     return round(time.perf_counter() - started, 3)
 
@@ -147,7 +159,9 @@ def _row(label: str, value: object, target: str = "", ok: bool | None = None) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="seed only (no large workload)")
-    parser.add_argument("--sample", type=int, default=5000, help="records for the per-scrobble path")
+    parser.add_argument(
+        "--sample", type=int, default=5000, help="records for the per-scrobble path"
+    )
     parser.add_argument("--json", type=Path, default=OUT_DIR / "latest.json")
     args = parser.parse_args(argv)
 
@@ -158,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     from koito_assets.settings import Settings
 
     work = Path(tempfile.mkdtemp(prefix="koito-bench-"))
-    settings = Settings.from_env({"KOITO_CONFIG_DIR": str(work / "koito"),
-                                  "KOITO_DISABLE_MUSICBRAINZ": "true"})
+    settings = Settings.from_env(
+        {"KOITO_CONFIG_DIR": str(work / "koito"), "KOITO_DISABLE_MUSICBRAINZ": "true"}
+    )
     os.environ["KOITO_DISABLE_MUSICBRAINZ"] = "true"
     results: dict[str, object] = {"quick": args.quick}
     external = os.environ.get("KOITO_DATABASE_URL")
@@ -167,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     seed_file = generate("maloja", "seed", work / "exports", seed=1)
     large_file = None if args.quick else generate("maloja", "large", work / "exports-large", seed=1)
 
-    with (embedded_server(settings) if not external else _nullcontext()) as server:
+    with embedded_server(settings) if not external else _nullcontext() as server:
         admin = external or server.url()
         results["startup_seconds"] = startup_seconds()
 
@@ -191,8 +206,12 @@ def main(argv: list[str] | None = None) -> int:
             results["large"] = _child_import(large_file, large_url, work / "koito-large")
 
     upsert = ceiling["upsert_rows_per_s"]
-    results["ratio_insert_over_upsert_ceiling"] = round(seed["insert_listens_per_second"] / upsert, 3)
-    results["ratio_load_stage_over_upsert_ceiling"] = round(seed["load_stage_listens_per_second"] / upsert, 3)
+    results["ratio_insert_over_upsert_ceiling"] = round(
+        seed["insert_listens_per_second"] / upsert, 3
+    )
+    results["ratio_load_stage_over_upsert_ceiling"] = round(
+        seed["load_stage_listens_per_second"] / upsert, 3
+    )
     results["ratio_pipeline_over_upsert_ceiling"] = round(seed["listens_per_second"] / upsert, 3)
     results["ratio_pipeline_over_per_scrobble"] = round(
         seed["records_per_second"] / results["per_scrobble"]["records_per_second"], 1
@@ -220,30 +239,63 @@ def _print_table(r: dict) -> None:
     print(_row("ceiling: binary COPY (rows/s)", c["copy_rows_per_s"]))
     print(_row("ceiling: COPY→temp→INSERT ON CONFLICT (rows/s)", c["upsert_rows_per_s"]))
     staged = round(sum(seed["stages"].values()), 3)
-    print(_row("seed: 49,050 scrobbles, parse to committed listens (s)", staged, "< 5 s", staged < 5))
+    print(
+        _row("seed: 49,050 scrobbles, parse to committed listens (s)", staged, "< 5 s", staged < 5)
+    )
     print(_row("  the same with the Dagster run around it (s)", seed["seconds"]))
-    for stage, seconds in sorted(seed["stages"].items(), key=lambda kv: list(
-            ("raw_scrobbles", "unique_entity_keys", "resolved_lookup", "listens_loaded")).index(kv[0])):
+    for stage, seconds in sorted(
+        seed["stages"].items(),
+        key=lambda kv: list(
+            ("raw_scrobbles", "unique_entity_keys", "resolved_lookup", "listens_loaded")
+        ).index(kv[0]),
+    ):
         print(_row(f"  {stage} (s)", seconds))
     print(_row("  Dagster run overhead (s)", seed["dagster_overhead_seconds"]))
     print(_row("  records per second", seed["records_per_second"]))
     again_staged = round(sum(again["stages"].values()), 3)
     print(_row("seed again, all cache hits: stages (s)", again_staged, "< 2 s", again_staged < 2))
     print(_row("  the same with the Dagster run around it (s)", again["seconds"]))
-    print(_row("  listens inserted", again["listens_inserted"], "= 0", again["listens_inserted"] == 0))
-    print(_row(f"per-scrobble submit_listen, {per['records']} records (rec/s)", per["records_per_second"]))
+    print(
+        _row("  listens inserted", again["listens_inserted"], "= 0", again["listens_inserted"] == 0)
+    )
+    print(
+        _row(
+            f"per-scrobble submit_listen, {per['records']} records (rec/s)",
+            per["records_per_second"],
+        )
+    )
     ratio = r["ratio_insert_over_upsert_ceiling"]
     print(_row("listen INSERT listens/s over COPY→INSERT ceiling", ratio, ">= 0.5", ratio >= 0.5))
-    print(_row("whole listens_loaded stage over the ceiling", r["ratio_load_stage_over_upsert_ceiling"]))
-    print(_row("whole pipeline listens/s over COPY→INSERT ceiling", r["ratio_pipeline_over_upsert_ceiling"]))
+    print(
+        _row(
+            "whole listens_loaded stage over the ceiling", r["ratio_load_stage_over_upsert_ceiling"]
+        )
+    )
+    print(
+        _row(
+            "whole pipeline listens/s over COPY→INSERT ceiling",
+            r["ratio_pipeline_over_upsert_ceiling"],
+        )
+    )
     speedup = r["ratio_pipeline_over_per_scrobble"]
     print(_row("pipeline over per-scrobble (records/s ratio)", speedup, ">= 20", speedup >= 20))
     if "large" in r:
         large = r["large"]
-        print(_row("large: 1,000,000 scrobbles (s)", large["seconds"], "< 40 s", large["seconds"] < 40))
+        print(
+            _row(
+                "large: 1,000,000 scrobbles (s)", large["seconds"], "< 40 s", large["seconds"] < 40
+            )
+        )
         for stage, seconds in large["stages"].items():
             print(_row(f"  {stage} (s)", seconds))
-        print(_row("  peak resident memory (MB)", large["peak_rss_mb"], "< 1024", large["peak_rss_mb"] < 1024))
+        print(
+            _row(
+                "  peak resident memory (MB)",
+                large["peak_rss_mb"],
+                "< 1024",
+                large["peak_rss_mb"] < 1024,
+            )
+        )
         cl = r["ceiling_large"]
         print(_row("  ceiling at 1M: COPY→temp→INSERT (rows/s)", cl["upsert_rows_per_s"]))
 

@@ -506,7 +506,10 @@ def _features(rng: random.Random, artists: list[Artist], primary: list[int]) -> 
 
 
 def _make_tracks(
-    rng: random.Random, seed: int, artists: list[Artist], counts: dict[int, int],
+    rng: random.Random,
+    seed: int,
+    artists: list[Artist],
+    counts: dict[int, int],
     albums_by_artist: dict[int, list[int]],
 ) -> tuple[list[Track], list[float]]:
     """The tracks (with titles unique per artist) and their play weights."""
@@ -525,7 +528,7 @@ def _make_tracks(
         title = _unique(rng, _title_candidate, titles.setdefault(a, set()))
         length = max(95, min(720, int(rng.gauss(235, 55))))
         mbid = _uuid(seed, "track", i) if rng.random() < 0.7 else None
-        style = (rng.choice(("artist", "title")) if feats[i] else None)
+        style = rng.choice(("artist", "title")) if feats[i] else None
         m = rng.random()
         mstyle = "list" if m < 0.6 else "combo" if m < 0.9 else "redundant"
         tracks.append(Track(title, (a, *feats[i]), album, length, mbid, style, mstyle))
@@ -544,8 +547,9 @@ def catalog(size: str | int, seed: int = 1) -> Catalog:
     albums, albums_by_artist = _make_albums(rng, seed, artists, albums_of)
     counts = _track_counts(rng, primaries, albums_of, shape.tracks)
     tracks, weights = _make_tracks(rng, seed, artists, counts, albums_by_artist)
-    return Catalog(shape, seed, tuple(artists), tuple(albums), tuple(tracks),
-                   tuple(_cumulative(weights)))
+    return Catalog(
+        shape, seed, tuple(artists), tuple(albums), tuple(tracks), tuple(_cumulative(weights))
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,8 +680,10 @@ def rfc3339(t: int) -> str:
 
 def _rfc3339(g: time.struct_time) -> str:
     """A UTC struct_time as RFC 3339 with a Z."""
-    return (f"{g.tm_year:04d}-{g.tm_mon:02d}-{g.tm_mday:02d}"
-            f"T{g.tm_hour:02d}:{g.tm_min:02d}:{g.tm_sec:02d}Z")
+    return (
+        f"{g.tm_year:04d}-{g.tm_mon:02d}-{g.tm_mday:02d}"
+        f"T{g.tm_hour:02d}:{g.tm_min:02d}:{g.tm_sec:02d}Z"
+    )
 
 
 def lastfm_time(t: int) -> str:
@@ -689,8 +695,9 @@ def lastfm_time(t: int) -> str:
 def _stamp(t: int, sep: str = "_") -> str:
     """A file-name timestamp YYYY_MM_DD_HH_MM_SS."""
     g = time.gmtime(t)
-    return sep.join(f"{v:02d}" for v in (g.tm_year, g.tm_mon, g.tm_mday,
-                                         g.tm_hour, g.tm_min, g.tm_sec))
+    return sep.join(
+        f"{v:02d}" for v in (g.tm_year, g.tm_mon, g.tm_mday, g.tm_hour, g.tm_min, g.tm_sec)
+    )
 
 
 def _pick(rng: random.Random, table: tuple[tuple[float, str], ...]) -> str:
@@ -756,8 +763,13 @@ class _ArrayWriter:
 # --------------------------------------------------------------------------------------------
 # Maloja
 
-_MALOJA_ORIGINS = ((0.45, '"client:web"'), (0.70, '"client:navidrome"'),
-                   (0.85, '"client:multiscrobbler"'), (0.95, '"import:spotify"'), (1.0, '"legacy"'))
+_MALOJA_ORIGINS = (
+    (0.45, '"client:web"'),
+    (0.70, '"client:navidrome"'),
+    (0.85, '"client:multiscrobbler"'),
+    (0.95, '"import:spotify"'),
+    (1.0, '"legacy"'),
+)
 
 
 def _maloja_track(cat: Catalog, tr: int, variant: bool) -> str:
@@ -768,8 +780,14 @@ def _maloja_track(cat: Catalog, tr: int, variant: bool) -> str:
         al = cat.albums[track.album]
         album = {"albumtitle": al.title, "artists": [cat.artists[a].name for a in al.artists]}
     length = track.length if _share(cat.seed, "mlen", tr, 10) else None
-    return _ENC_ASCII({"artists": maloja_artists(cat, track, variant), "title": track.title,
-                       "album": album, "length": length})
+    return _ENC_ASCII(
+        {
+            "artists": maloja_artists(cat, track, variant),
+            "title": track.title,
+            "album": album,
+            "length": length,
+        }
+    )
 
 
 def write_maloja(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path, list[Path], dict]:
@@ -800,19 +818,41 @@ def write_maloja(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path, list[
 # --------------------------------------------------------------------------------------------
 # Spotify extended streaming history
 
-_REASON_END = ((0.82, "trackdone"), (0.92, "fwdbtn"), (0.96, "endplay"), (0.97, "logout"),
-               (0.98, "backbtn"), (0.99, "unexpected-exit-while-paused"), (1.0, "remote"))
-_REASON_START = ((0.70, "trackdone"), (0.82, "clickrow"), (0.92, "fwdbtn"), (0.97, "playbtn"),
-                 (1.0, "appload"))
-_PLATFORMS = ((0.45, "android"), (0.70, "ios"), (0.82, "windows"), (0.90, "osx"),
-              (0.95, "web_player"), (1.0, "Android OS 10 API 29 (samsung, SM-G973F)"))
+_REASON_END = (
+    (0.82, "trackdone"),
+    (0.92, "fwdbtn"),
+    (0.96, "endplay"),
+    (0.97, "logout"),
+    (0.98, "backbtn"),
+    (0.99, "unexpected-exit-while-paused"),
+    (1.0, "remote"),
+)
+_REASON_START = (
+    (0.70, "trackdone"),
+    (0.82, "clickrow"),
+    (0.92, "fwdbtn"),
+    (0.97, "playbtn"),
+    (1.0, "appload"),
+)
+_PLATFORMS = (
+    (0.45, "android"),
+    (0.70, "ios"),
+    (0.82, "windows"),
+    (0.90, "osx"),
+    (0.95, "web_player"),
+    (1.0, "Android OS 10 API 29 (samsung, SM-G973F)"),
+)
 _COUNTRIES = ((0.7, "DE"), (0.85, "NL"), (0.93, "FR"), (0.97, "US"), (1.0, "JP"))
 _JSON_BOOL = {True: "true", False: "false"}
-_SPOTIFY_NULL_TAIL = ('"episode_name":null,"episode_show_name":null,"spotify_episode_uri":null,'
-                      '"audiobook_title":null,"audiobook_uri":null,"audiobook_chapter_uri":null,'
-                      '"audiobook_chapter_title":null')
-_NAMELESS_HEAD = ('"master_metadata_track_name":null,"master_metadata_album_artist_name":null,'
-                  '"master_metadata_album_album_name":null,')
+_SPOTIFY_NULL_TAIL = (
+    '"episode_name":null,"episode_show_name":null,"spotify_episode_uri":null,'
+    '"audiobook_title":null,"audiobook_uri":null,"audiobook_chapter_uri":null,'
+    '"audiobook_chapter_title":null'
+)
+_NAMELESS_HEAD = (
+    '"master_metadata_track_name":null,"master_metadata_album_artist_name":null,'
+    '"master_metadata_album_album_name":null,'
+)
 
 
 def _spotify_meta(cat: Catalog, tr: int) -> str:
@@ -824,10 +864,12 @@ def _spotify_meta(cat: Catalog, tr: int) -> str:
         artist, album = cat.artists[al.artists[0]].name, al.title
     else:
         artist, album = cat.artists[track.artists[0]].name, title
-    return (f'"master_metadata_track_name":{_ENC(title)},"master_metadata_album_artist_name":'
-            f'{_ENC(artist)},"master_metadata_album_album_name":{_ENC(album)},'
-            f'"spotify_track_uri":"spotify:track:{_base62(cat.seed, "sp", tr)}",'
-            f'{_SPOTIFY_NULL_TAIL}')
+    return (
+        f'"master_metadata_track_name":{_ENC(title)},"master_metadata_album_artist_name":'
+        f'{_ENC(artist)},"master_metadata_album_album_name":{_ENC(album)},'
+        f'"spotify_track_uri":"spotify:track:{_base62(cat.seed, "sp", tr)}",'
+        f"{_SPOTIFY_NULL_TAIL}"
+    )
 
 
 class _SpotifyFiles:
@@ -871,15 +913,17 @@ def _spotify_podcast(rng: random.Random, seed: int, t: int) -> tuple[str, int]:
     ep = rng.randrange(400)
     ms = rng.randrange(30_000, 3_600_000)
     reason = _pick(rng, _REASON_END)
-    row = (f'{{"ts":"{rfc3339(t)}","platform":"android","ms_played":{ms},"conn_country":"DE",'
-           f'"ip_addr":"198.51.100.{show + 1}",{_NAMELESS_HEAD}"spotify_track_uri":null,'
-           f'"episode_name":"Episode {ep}: {_NOUN[ep % len(_NOUN)]} talk","episode_show_name":'
-           f'"The {_NOUN[show]} Show",'
-           f'"spotify_episode_uri":"spotify:episode:{_base62(seed, "ep", ep)}",'
-           f'"audiobook_title":null,"audiobook_uri":null,"audiobook_chapter_uri":null,'
-           f'"audiobook_chapter_title":null,"reason_start":"playbtn","reason_end":"{reason}",'
-           f'"shuffle":false,"skipped":false,"offline":false,"offline_timestamp":{t - ms // 1000},'
-           f'"incognito_mode":false}}')
+    row = (
+        f'{{"ts":"{rfc3339(t)}","platform":"android","ms_played":{ms},"conn_country":"DE",'
+        f'"ip_addr":"198.51.100.{show + 1}",{_NAMELESS_HEAD}"spotify_track_uri":null,'
+        f'"episode_name":"Episode {ep}: {_NOUN[ep % len(_NOUN)]} talk","episode_show_name":'
+        f'"The {_NOUN[show]} Show",'
+        f'"spotify_episode_uri":"spotify:episode:{_base62(seed, "ep", ep)}",'
+        f'"audiobook_title":null,"audiobook_uri":null,"audiobook_chapter_uri":null,'
+        f'"audiobook_chapter_title":null,"reason_start":"playbtn","reason_end":"{reason}",'
+        f'"shuffle":false,"skipped":false,"offline":false,"offline_timestamp":{t - ms // 1000},'
+        f'"incognito_mode":false}}'
+    )
     return row, time.gmtime(t).tm_year
 
 
@@ -902,11 +946,13 @@ def _spotify_row(
     skipped = _JSON_BOOL[reason in ("fwdbtn", "backbtn")]
     shuffle = _JSON_BOOL[rng.random() < 0.4]
     ip = 1 + int(rng.random() * 39)
-    row = (f'{{"ts":"{ts}","platform":"{_pick(rng, _PLATFORMS)}","ms_played":{ms},'
-           f'"conn_country":"{_pick(rng, _COUNTRIES)}","ip_addr":"203.0.113.{ip}",'
-           f'{meta},"reason_start":"{_pick(rng, _REASON_START)}","reason_end":"{reason}",'
-           f'"shuffle":{shuffle},"skipped":{skipped},"offline":{_JSON_BOOL[offline]},'
-           f'"offline_timestamp":{start},"incognito_mode":{_JSON_BOOL[incognito]}}}')
+    row = (
+        f'{{"ts":"{ts}","platform":"{_pick(rng, _PLATFORMS)}","ms_played":{ms},'
+        f'"conn_country":"{_pick(rng, _COUNTRIES)}","ip_addr":"203.0.113.{ip}",'
+        f'{meta},"reason_start":"{_pick(rng, _REASON_START)}","reason_end":"{reason}",'
+        f'"shuffle":{shuffle},"skipped":{skipped},"offline":{_JSON_BOOL[offline]},'
+        f'"offline_timestamp":{start},"incognito_mode":{_JSON_BOOL[incognito]}}}'
+    )
     return row, g.tm_year
 
 
@@ -927,7 +973,7 @@ def write_spotify(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path, list
         if meta is None:
             meta = cache[tr] = _spotify_meta(cat, tr)
         if rng.random() < NAMELESS_SHARE:
-            meta = _NAMELESS_HEAD + meta[meta.index('"spotify_track_uri"'):]
+            meta = _NAMELESS_HEAD + meta[meta.index('"spotify_track_uri"') :]
             counts.add("nameless")
         row, year = _spotify_row(rng, meta, start, cat.tracks[tr].length, counts)
         files.add(row, year)
@@ -963,8 +1009,14 @@ def _lastfm_fields(cat: Catalog, tr: int, variant: bool) -> tuple[str, str, str,
         album = al.title
         album_mbid = al.mbid if al.mbid and _share(cat.seed, "lfm-album", track.album, 70) else ""
     track_mbid = track.mbid if track.mbid and _share(cat.seed, "lfm-track", tr, 60) else ""
-    return (credit(cat, track, variant), artist_mbid, album, album_mbid,
-            shown_title(cat, track), track_mbid)
+    return (
+        credit(cat, track, variant),
+        artist_mbid,
+        album,
+        album_mbid,
+        shown_title(cat, track),
+        track_mbid,
+    )
 
 
 def _lastfm_head(cat: Catalog, tr: int, variant: bool) -> str:
@@ -978,10 +1030,12 @@ def _lastfm_head(cat: Catalog, tr: int, variant: bool) -> str:
         for size, px in _LASTFM_SIZES
     )
     url = f"https://www.last.fm/music/{quote_plus(artist)}/_/{quote_plus(name)}"
-    return (f'{{"artist":{{"mbid":"{artist_mbid}","#text":{_ENC(artist)}}},"streamable":"0",'
-            f'"image":[{image}],"mbid":"{mbid}",'
-            f'"album":{{"mbid":"{album_mbid}","#text":{_ENC(album)}}},'
-            f'"name":{_ENC(name)},"url":{_ENC(url)}')
+    return (
+        f'{{"artist":{{"mbid":"{artist_mbid}","#text":{_ENC(artist)}}},"streamable":"0",'
+        f'"image":[{image}],"mbid":"{mbid}",'
+        f'"album":{{"mbid":"{album_mbid}","#text":{_ENC(album)}}},'
+        f'"name":{_ENC(name)},"url":{_ENC(url)}'
+    )
 
 
 def _cached(cache: dict, key: int, build: Callable[[], object]):
@@ -1035,14 +1089,23 @@ def write_lastfm_json(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path, 
 
 def _write_page(f: TextIO, tracks: list[str], number: int, pages: int, total: int) -> None:
     """One API page object: {"track": [...], "@attr": {...}}."""
-    attr = (f'{{"user":"{USER}","totalPages":"{pages}","page":"{number}",'
-            f'"perPage":"{LASTFM_PAGE}","total":"{total}"}}')
+    attr = (
+        f'{{"user":"{USER}","totalPages":"{pages}","page":"{number}",'
+        f'"perPage":"{LASTFM_PAGE}","total":"{total}"}}'
+    )
     lead = "\n" if number == 1 else ",\n"
     f.write(lead + '{"track":[\n' + ",\n".join(tracks) + f'\n],"@attr":{attr}}}')
 
 
 LASTFM_CSV_HEADER = (
-    "uts", "utc_time", "artist", "artist_mbid", "album", "album_mbid", "track", "track_mbid"
+    "uts",
+    "utc_time",
+    "artist",
+    "artist_mbid",
+    "album",
+    "album_mbid",
+    "track",
+    "track_mbid",
 )
 
 
@@ -1077,8 +1140,10 @@ _LB_PROFILES = ((0.35, "navidrome"), (0.70, "spotify"), (0.90, "pano"), (1.0, "l
 def _lb_names(cat: Catalog, tr: int, variant: bool) -> str:
     """artist_name, track_name, release_name (if any) as submitted, and the msid LB gave them."""
     track = cat.tracks[tr]
-    out = (f'"artist_name":{_ENC(credit(cat, track, variant))},'
-           f'"track_name":{_ENC(shown_title(cat, track))}')
+    out = (
+        f'"artist_name":{_ENC(credit(cat, track, variant))},'
+        f'"track_name":{_ENC(shown_title(cat, track))}'
+    )
     if track.album is not None:
         out += f',"release_name":{_ENC(cat.albums[track.album].title)}'
     return out + f',"recording_msid":"{_uuid(cat.seed, "msid", tr * 2 + variant)}"'
@@ -1093,8 +1158,10 @@ def _lb_mapping(cat: Catalog, tr: int) -> str:
     joins = [" feat. "] + [" & "] * (len(arts) - 2) + [""] if len(arts) > 1 else [""]
     m: dict[str, object] = {
         "artist_mbids": [a.mbid for a in arts],
-        "artists": [{"artist_credit_name": a.name, "join_phrase": j, "artist_mbid": a.mbid}
-                    for a, j in zip(arts, joins, strict=True)],
+        "artists": [
+            {"artist_credit_name": a.name, "join_phrase": j, "artist_mbid": a.mbid}
+            for a, j in zip(arts, joins, strict=True)
+        ],
         "recording_mbid": track.mbid,
         "recording_name": track.title,
     }
@@ -1111,8 +1178,12 @@ def _lb_info(cat: Catalog, tr: int, profile: str) -> str:
     album = cat.albums[track.album] if track.album is not None else None
     info: dict[str, object]
     if profile == "navidrome":
-        info = {"submission_client": "Navidrome", "submission_client_version": "0.53.3 (13af8ed4)",
-                "media_player": "Navidrome", "duration_ms": track.length * 1000}
+        info = {
+            "submission_client": "Navidrome",
+            "submission_client_version": "0.53.3 (13af8ed4)",
+            "media_player": "Navidrome",
+            "duration_ms": track.length * 1000,
+        }
         mbids = [cat.artists[a].mbid for a in track.artists]
         if all(mbids):
             info["artist_mbids"] = mbids
@@ -1122,19 +1193,30 @@ def _lb_info(cat: Catalog, tr: int, profile: str) -> str:
             info["release_mbid"] = album.mbid
     elif profile == "spotify":
         sid = _base62(cat.seed, "sp", tr)
-        info = {"submission_client": "listenbrainz", "music_service": "spotify.com",
-                "music_service_name": "Spotify", "duration_ms": track.length * 1000,
-                "artist_names": [cat.artists[a].name for a in track.artists],
-                "spotify_id": f"https://open.spotify.com/track/{sid}",
-                "origin_url": f"https://open.spotify.com/track/{sid}"}
+        info = {
+            "submission_client": "listenbrainz",
+            "music_service": "spotify.com",
+            "music_service_name": "Spotify",
+            "duration_ms": track.length * 1000,
+            "artist_names": [cat.artists[a].name for a in track.artists],
+            "spotify_id": f"https://open.spotify.com/track/{sid}",
+            "origin_url": f"https://open.spotify.com/track/{sid}",
+        }
     elif profile == "pano":
-        info = {"submission_client": "Pano Scrobbler", "submission_client_version": "3.9.1",
-                "media_player": "Poweramp", "duration": track.length}
+        info = {
+            "submission_client": "Pano Scrobbler",
+            "submission_client_version": "3.9.1",
+            "media_player": "Poweramp",
+            "duration": track.length,
+        }
     else:
         lead = cat.artists[track.artists[0]]
-        info = {"submission_client": "ListenBrainz lastfm importer v2",
-                "lastfm_artist_mbid": lead.mbid or "", "lastfm_track_mbid": track.mbid or "",
-                "lastfm_release_mbid": (album.mbid or "") if album is not None else ""}
+        info = {
+            "submission_client": "ListenBrainz lastfm importer v2",
+            "lastfm_artist_mbid": lead.mbid or "",
+            "lastfm_track_mbid": track.mbid or "",
+            "lastfm_release_mbid": (album.mbid or "") if album is not None else "",
+        }
     return _ENC(info)
 
 
@@ -1197,9 +1279,11 @@ def write_listenbrainz(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path,
                 if len(infos) < INFO_CACHE:
                     infos[(tr, profile)] = info
             g = time.gmtime(t)
-            months.add((g.tm_year, g.tm_mon),
-                       f'{{"listened_at":{t},"inserted_at":{inserted},"track_metadata":{{{name},'
-                       f'"additional_info":{info},"mbid_mapping":{mapping}}}}}')
+            months.add(
+                (g.tm_year, g.tm_mon),
+                f'{{"listened_at":{t},"inserted_at":{inserted},"track_metadata":{{{name},'
+                f'"additional_info":{info},"mbid_mapping":{mapping}}}}}',
+            )
             counts.listen(tr)
         months.close()
         _lb_extras(months, cat)
@@ -1217,9 +1301,14 @@ def _inserted_at(rng: random.Random, t: int) -> str:
 def _lb_extras(months: _MonthEntries, cat: Catalog) -> None:
     """feedback.jsonl (a few loves and hates) and an empty pinned_recording.jsonl."""
     lines = [
-        _ENC({"recording_msid": _uuid(cat.seed, "msid", tr * 2),
-              "recording_mbid": cat.tracks[tr].mbid,
-              "score": 1 if tr % 3 else -1, "created": EXPORT_TIME - 86_400 * tr})
+        _ENC(
+            {
+                "recording_msid": _uuid(cat.seed, "msid", tr * 2),
+                "recording_mbid": cat.tracks[tr].mbid,
+                "score": 1 if tr % 3 else -1,
+                "created": EXPORT_TIME - 86_400 * tr,
+            }
+        )
         for tr in range(min(20, len(cat.tracks)))
     ]
     with months.entry("feedback.jsonl") as h:
@@ -1231,8 +1320,13 @@ def _lb_extras(months: _MonthEntries, cat: Catalog) -> None:
 # --------------------------------------------------------------------------------------------
 # Koito export
 
-_KOITO_CLIENTS = ((0.5, '"maloja"'), (0.7, '"spotify"'), (0.85, '"lastfm"'),
-                  (0.95, '"Navidrome"'), (1.0, '""'))
+_KOITO_CLIENTS = (
+    (0.5, '"maloja"'),
+    (0.7, '"spotify"'),
+    (0.85, '"lastfm"'),
+    (0.95, '"Navidrome"'),
+    (1.0, '""'),
+)
 
 
 def _aliases(name: str) -> list[dict[str, object]]:
@@ -1257,17 +1351,36 @@ def _koito_entities(cat: Catalog, tr: int) -> str:
     title = shown_title(cat, track)
     if track.album is not None:
         al = cat.albums[track.album]
-        album = {"image_url": _image(cat.seed, "album", track.album), "mbid": al.mbid,
-                 "aliases": _aliases(al.title), "various_artists": False}
+        album = {
+            "image_url": _image(cat.seed, "album", track.album),
+            "mbid": al.mbid,
+            "aliases": _aliases(al.title),
+            "various_artists": False,
+        }
     else:  # Koito names the album after the track when the scrobble had none
-        album = {"image_url": "", "mbid": None, "aliases": _aliases(title),
-                 "various_artists": False}
+        album = {
+            "image_url": "",
+            "mbid": None,
+            "aliases": _aliases(title),
+            "various_artists": False,
+        }
     duration = 0 if _share(cat.seed, "k-dur", tr, 10) else track.length
-    artists = [{"image_url": _image(cat.seed, "artist", a), "mbid": cat.artists[a].mbid,
-                "is_primary": False, "aliases": _aliases(cat.artists[a].name)}
-               for a in track.artists]
-    body = _ENC({"track": {"mbid": track.mbid, "duration": duration, "aliases": _aliases(title)},
-                 "album": album, "artists": artists})
+    artists = [
+        {
+            "image_url": _image(cat.seed, "artist", a),
+            "mbid": cat.artists[a].mbid,
+            "is_primary": False,
+            "aliases": _aliases(cat.artists[a].name),
+        }
+        for a in track.artists
+    ]
+    body = _ENC(
+        {
+            "track": {"mbid": track.mbid, "duration": duration, "aliases": _aliases(title)},
+            "album": album,
+            "artists": artists,
+        }
+    )
     return body[1:-1]
 
 
@@ -1336,8 +1449,9 @@ def generate(fmt: str, size: str | int, out_dir: Path, seed: int = 1) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI: write one format (or all) and print each path with its counts."""
-    p = argparse.ArgumentParser(prog="python -m benchmarks.workload",
-                                description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks.workload", description=__doc__.split("\n")[0]
+    )
     p.add_argument("--format", required=True, choices=(*FORMATS, "all"))
     p.add_argument("--size", required=True, help="tiny, seed, large or a scrobble count")
     p.add_argument("--out", required=True, type=Path)
@@ -1347,9 +1461,19 @@ def main(argv: list[str] | None = None) -> int:
     for fmt in FORMATS if args.format == "all" else (args.format,):
         g = write(fmt, size, args.out, args.seed)
         print(g.path)
-        print(json.dumps({"format": fmt, "size": str(size), "seed": args.seed,
-                          "files": len(g.files), "mb": round(g.bytes / 1e6, 1),
-                          "seconds": round(g.seconds, 2), **g.counts}))
+        print(
+            json.dumps(
+                {
+                    "format": fmt,
+                    "size": str(size),
+                    "seed": args.seed,
+                    "files": len(g.files),
+                    "mb": round(g.bytes / 1e6, 1),
+                    "seconds": round(g.seconds, 2),
+                    **g.counts,
+                }
+            )
+        )
     return 0
 
 

@@ -55,7 +55,10 @@ def _cmd_db_url(args: argparse.Namespace) -> int:
     prepare_database(url, settings)
     server.detach()  # keep it running for psql; `koito-import db-stop` stops it
     print(url)
-    print("koito-import: the embedded server keeps running; `koito-import db-stop` stops it", file=sys.stderr)
+    print(
+        "koito-import: the embedded server keeps running; `koito-import db-stop` stops it",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -64,12 +67,19 @@ def _cmd_db_stop(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     if settings.database_url:
-        print("koito-import: KOITO_DATABASE_URL is set; there is no embedded server to stop", file=sys.stderr)
+        print(
+            "koito-import: KOITO_DATABASE_URL is set; there is no embedded server to stop",
+            file=sys.stderr,
+        )
         return EXIT_OK
     server = EmbeddedServer(settings.embedded_data_dir)
     server.start()
     stopped = server.stop()
-    print("embedded server stopped" if stopped else "embedded server still in use by another process; left running")
+    print(
+        "embedded server stopped"
+        if stopped
+        else "embedded server still in use by another process; left running"
+    )
     return EXIT_OK
 
 
@@ -104,9 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     add("migrate", _cmd_migrate, "bring the database to Koito v0.1.x plus koito_import, then exit")
-    add("db-url", _cmd_db_url, "print the database URL in use (starts the embedded server if needed)")
+    add(
+        "db-url",
+        _cmd_db_url,
+        "print the database URL in use (starts the embedded server if needed)",
+    )
     add("db-stop", _cmd_db_stop, "stop the embedded server unless another process is using it")
-    parse = add("parse", _cmd_parse, "dry run: read an export file and report what would be imported")
+    parse = add(
+        "parse", _cmd_parse, "dry run: read an export file and report what would be imported"
+    )
     parse.add_argument("path")
     parse.add_argument("--json", action="store_true", help="print one JSON object")
     imp = add("import", _cmd_import, "import export files through the asset graph, in-process")

@@ -139,8 +139,15 @@ def main() -> int:
         children = [
             _start([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], env),
             _start(
-                [str(bin_dir / "dagster-webserver"), "-w", workspace,
-                 "-h", settings.dagster_host, "-p", str(settings.dagster_port)],
+                [
+                    str(bin_dir / "dagster-webserver"),
+                    "-w",
+                    workspace,
+                    "-h",
+                    settings.dagster_host,
+                    "-p",
+                    str(settings.dagster_port),
+                ],
                 env,
             ),
         ]

@@ -103,7 +103,9 @@ class Settings:
     import_before_unix: int | None = None
     artist_separators: tuple[str, ...] = DEFAULT_ARTIST_SEPARATORS
     spotify_play_rule: str = "trackdone"
-    parse_processes: int = 0  # worker processes reading one big export; 0 = by CPU count (parallel.py)
+    parse_processes: int = (
+        0  # worker processes reading one big export; 0 = by CPU count (parallel.py)
+    )
     default_username: str = "admin"
     default_password: str = field(default="changeme", repr=False)
 
@@ -154,7 +156,9 @@ class Settings:
             raise SettingsError(
                 f"KOITO_SPOTIFY_PLAY_RULE must be one of {', '.join(SPOTIFY_PLAY_RULES)}, not {rule!r}"
             )
-        musicbrainz_url = (_read(env, "KOITO_MUSICBRAINZ_URL") or DEFAULT_MUSICBRAINZ_URL).rstrip("/")
+        musicbrainz_url = (_read(env, "KOITO_MUSICBRAINZ_URL") or DEFAULT_MUSICBRAINZ_URL).rstrip(
+            "/"
+        )
         rate = _float(env, "KOITO_MUSICBRAINZ_RATE_LIMIT", 1.0)
         if rate != 1.0 and musicbrainz_url == DEFAULT_MUSICBRAINZ_URL:
             # Koito's rule: the public server's limit may only change with a mirror of your own.
@@ -188,7 +192,9 @@ class Settings:
                 _read(env, "KOITO_COVER_ART_ARCHIVE_URL") or "https://coverartarchive.org"
             ).rstrip("/"),
             deezer_url=(_read(env, "KOITO_DEEZER_URL") or "https://api.deezer.com").rstrip("/"),
-            lastfm_url=(_read(env, "KOITO_LASTFM_URL") or "https://ws.audioscrobbler.com").rstrip("/"),
+            lastfm_url=(_read(env, "KOITO_LASTFM_URL") or "https://ws.audioscrobbler.com").rstrip(
+                "/"
+            ),
             image_retry_hours=_float(env, "KOITO_IMAGE_RETRY_HOURS", 24.0 * 7),
             dagster_host=_read(env, "KOITO_DAGSTER_HOST") or "127.0.0.1",
             dagster_port=_int(env, "KOITO_DAGSTER_PORT", 3000) or 3000,

@@ -16,15 +16,21 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "koito_assets.cli", *args],
-        capture_output=True, text=True, timeout=120, env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=full_env,
     )
 
 
 def test_unreachable_database_is_one_clear_line_with_exit_3_and_no_password(tmp_path: Path):
-    result = run_cli("migrate", env={
-        "KOITO_DATABASE_URL": "postgresql://koito:s3cret-pw@127.0.0.1:1/koito",
-        "KOITO_CONFIG_DIR": str(tmp_path),
-    })
+    result = run_cli(
+        "migrate",
+        env={
+            "KOITO_DATABASE_URL": "postgresql://koito:s3cret-pw@127.0.0.1:1/koito",
+            "KOITO_CONFIG_DIR": str(tmp_path),
+        },
+    )
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -46,7 +52,9 @@ def test_migrate_on_a_fresh_database_then_again(empty_db_url: str, tmp_path: Pat
 def test_foreign_database_is_refused_with_exit_4(empty_db_url: str, tmp_path: Path):
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute("CREATE TABLE invoices (id int)")
-    result = run_cli("migrate", env={"KOITO_DATABASE_URL": empty_db_url, "KOITO_CONFIG_DIR": str(tmp_path)})
+    result = run_cli(
+        "migrate", env={"KOITO_DATABASE_URL": empty_db_url, "KOITO_CONFIG_DIR": str(tmp_path)}
+    )
     assert result.returncode == 4
     assert "not a Koito database" in result.stderr and "Traceback" not in result.stderr
 

@@ -27,7 +27,9 @@ def test_file_convention_reads_a_secret_from_a_file(tmp_path: Path):
     s = Settings.from_env({"KOITO_DATABASE_URL_FILE": str(secret)})
     assert s.database_url == "postgresql://koito:s3cret@db:5432/koito"
     # the variable itself wins when it is set
-    s = Settings.from_env({"KOITO_DATABASE_URL": "postgresql://x@y/z", "KOITO_DATABASE_URL_FILE": str(secret)})
+    s = Settings.from_env(
+        {"KOITO_DATABASE_URL": "postgresql://x@y/z", "KOITO_DATABASE_URL_FILE": str(secret)}
+    )
     assert s.database_url == "postgresql://x@y/z"
 
 
@@ -36,13 +38,17 @@ def test_unreadable_file_names_the_variable(tmp_path: Path):
         Settings.from_env({"KOITO_DEFAULT_PASSWORD_FILE": str(tmp_path / "missing")})
 
 
-@pytest.mark.parametrize("raw, expected", [("true", True), ("TRUE", True), ("1", False), ("yes", False), ("", False)])
+@pytest.mark.parametrize(
+    "raw, expected", [("true", True), ("TRUE", True), ("1", False), ("yes", False), ("", False)]
+)
 def test_booleans_are_true_only_for_the_word_true(raw: str, expected: bool):
     assert Settings.from_env({"KOITO_DISABLE_MUSICBRAINZ": raw}).disable_musicbrainz is expected
 
 
 def test_time_window_bounds_ignore_zero_negative_and_garbage():
-    s = Settings.from_env({"KOITO_IMPORT_AFTER_UNIX": "1700000000", "KOITO_IMPORT_BEFORE_UNIX": "-5"})
+    s = Settings.from_env(
+        {"KOITO_IMPORT_AFTER_UNIX": "1700000000", "KOITO_IMPORT_BEFORE_UNIX": "-5"}
+    )
     assert (s.import_after_unix, s.import_before_unix) == (1700000000, None)
     assert Settings.from_env({"KOITO_IMPORT_AFTER_UNIX": "soon"}).import_after_unix is None
 
@@ -57,7 +63,9 @@ def test_separators_replace_the_default_and_bad_regexes_are_rejected():
 def test_musicbrainz_rate_limit_needs_a_custom_url_like_koito():
     with pytest.raises(SettingsError, match="KOITO_MUSICBRAINZ_URL"):
         Settings.from_env({"KOITO_MUSICBRAINZ_RATE_LIMIT": "5"})
-    s = Settings.from_env({"KOITO_MUSICBRAINZ_RATE_LIMIT": "5", "KOITO_MUSICBRAINZ_URL": "http://127.0.0.1:5000/"})
+    s = Settings.from_env(
+        {"KOITO_MUSICBRAINZ_RATE_LIMIT": "5", "KOITO_MUSICBRAINZ_URL": "http://127.0.0.1:5000/"}
+    )
     assert (s.musicbrainz_rate_limit, s.musicbrainz_url) == (5.0, "http://127.0.0.1:5000")
 
 
@@ -75,8 +83,10 @@ def test_secrets_are_not_in_the_repr():
 def test_only_the_settings_module_reads_the_environment():
     root = Path(__file__).resolve().parent.parent / "koito_assets"
     readers = [
-        str(p.relative_to(root)) for p in root.rglob("*.py")
-        if p.name != "settings.py" and ("os.environ" in p.read_text() or "os.getenv" in p.read_text())
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if p.name != "settings.py"
+        and ("os.environ" in p.read_text() or "os.getenv" in p.read_text())
     ]
     # serve.py passes the environment on to its child processes; it reads no setting from it.
     assert readers == ["serve.py"]

@@ -116,7 +116,9 @@ def _artist_string(artist: str, separators: tuple[str, ...]) -> tuple[_Names, li
 
 
 @lru_cache(maxsize=131072)
-def _artist_string_parsed(artist: str, separators: tuple[str, ...]) -> tuple[Parsed, tuple[str, ...]]:
+def _artist_string_parsed(
+    artist: str, separators: tuple[str, ...]
+) -> tuple[Parsed, tuple[str, ...]]:
     names, base = _artist_string(artist, separators)
     return _ranked(names, base), tuple(base)
 

@@ -115,7 +115,9 @@ class Loaded:
 
     def changed(self, conn: psycopg.Connection) -> bool:
         """Would the loads answer differently now? (One statement per load, usually one.)"""
-        return any(sorted(conn.execute(q, p).fetchall()) != sorted(rows) for q, p, rows in self.loads)
+        return any(
+            sorted(conn.execute(q, p).fetchall()) != sorted(rows) for q, p, rows in self.loads
+        )
 
 
 # -- artists ----------------------------------------------------------------------------------
@@ -153,7 +155,6 @@ class NewArtist:
 
 @dataclass
 class ArtistState(Loaded):
-
     table = "artists"
     by_name: dict[str, int | None] = field(default_factory=dict)
     by_mbid: dict[str, int | None] = field(default_factory=dict)
@@ -164,7 +165,10 @@ class ArtistState(Loaded):
     alias_rows: dict[tuple[int, str], tuple[str, bool]] = field(default_factory=dict)
 
     def load(self, conn: psycopg.Connection, names: Iterable[str], mbids: Iterable[str]) -> None:
-        names, mbids = list(set(names) - self.by_name.keys()), list(set(mbids) - self.by_mbid.keys())
+        names, mbids = (
+            list(set(names) - self.by_name.keys()),
+            list(set(mbids) - self.by_mbid.keys()),
+        )
         if not names and not mbids:
             return
         self.by_name.update(dict.fromkeys(names))
@@ -236,7 +240,6 @@ class NewAlbum:
 
 @dataclass
 class AlbumState(Loaded):
-
     table = "releases"
     pairs: dict[tuple[str, int], set[int]] = field(default_factory=dict)  # loaded from the DB
     added: dict[tuple[str, int], set[int]] = field(default_factory=dict)  # made findable here
@@ -370,7 +373,6 @@ class NewTrack:
 
 @dataclass
 class TrackState(Loaded):
-
     table = "tracks"
     pairs: dict[tuple[str, int], set[int]] = field(default_factory=dict)  # (title, album), loaded
     added: dict[tuple[str, int], set[int]] = field(default_factory=dict)  # created here

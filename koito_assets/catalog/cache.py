@@ -79,7 +79,9 @@ def pin(conn: psycopg.Connection, rows: Sequence[LookupRow]) -> None:
         raise EntityVanished("an entity was deleted while we resolved; resolving again")
 
 
-def write_rows(conn: psycopg.Connection, rows: Sequence[LookupRow], *, pinned: bool = False) -> None:
+def write_rows(
+    conn: psycopg.Connection, rows: Sequence[LookupRow], *, pinned: bool = False
+) -> None:
     """Pin what the rows name (unless the caller has), then insert or replace them: two
     statements for any number."""
     if not rows:

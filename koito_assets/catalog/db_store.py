@@ -15,9 +15,7 @@ from koito_assets.catalog.locks import LockSet
 from koito_assets.enrich.musicbrainz import MusicBrainz
 
 # An entity without a primary alias is invisible to Koito's lookups (they go through views).
-_ARTIST_VISIBLE = (
-    "EXISTS (SELECT 1 FROM artist_aliases p WHERE p.artist_id = {0} AND p.is_primary)"
-)
+_ARTIST_VISIBLE = "EXISTS (SELECT 1 FROM artist_aliases p WHERE p.artist_id = {0} AND p.is_primary)"
 _ARTIST_BY_MBID = (
     "SELECT a.id FROM artists a WHERE a.musicbrainz_id = %s::uuid AND "
     + _ARTIST_VISIBLE.format("a.id")
@@ -131,7 +129,9 @@ class DbStore:
         return artist_id
 
     def set_artist_mbid(self, artist_id: int, mbid: str) -> None:
-        self.conn.execute("UPDATE artists SET musicbrainz_id = %s::uuid WHERE id = %s", (mbid, artist_id))
+        self.conn.execute(
+            "UPDATE artists SET musicbrainz_id = %s::uuid WHERE id = %s", (mbid, artist_id)
+        )
 
     def add_artist_aliases(self, artist_id: int, aliases: Sequence[str], source: str) -> None:
         self.conn.execute(
@@ -189,7 +189,9 @@ class DbStore:
         return album_id
 
     def set_album_mbid(self, album_id: int, mbid: str) -> None:
-        self.conn.execute("UPDATE releases SET musicbrainz_id = %s::uuid WHERE id = %s", (mbid, album_id))
+        self.conn.execute(
+            "UPDATE releases SET musicbrainz_id = %s::uuid WHERE id = %s", (mbid, album_id)
+        )
 
     def add_album_aliases(self, album_id: int, aliases: Sequence[str], source: str) -> None:
         self.conn.execute(
@@ -257,7 +259,9 @@ class DbStore:
         return track_id
 
     def set_track_mbid(self, track_id: int, mbid: str) -> None:
-        self.conn.execute("UPDATE tracks SET musicbrainz_id = %s::uuid WHERE id = %s", (mbid, track_id))
+        self.conn.execute(
+            "UPDATE tracks SET musicbrainz_id = %s::uuid WHERE id = %s", (mbid, track_id)
+        )
 
     def set_track_duration(self, track_id: int, duration_s: int) -> None:
         self.conn.execute(

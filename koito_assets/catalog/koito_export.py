@@ -51,7 +51,9 @@ def _artist(store: CatalogStore, entity: KoitoEntity) -> int:
         store,
         locks,
         find,
-        lambda: store.create_artist(name, mbid, _aliases(entity), "MusicBrainz", _image_source(entity)),
+        lambda: store.create_artist(
+            name, mbid, _aliases(entity), "MusicBrainz", _image_source(entity)
+        ),
     )
 
 
@@ -73,7 +75,12 @@ def resolve_album(store: CatalogStore, listen: KoitoListen, artists: Sequence[in
         lambda: [album_lock(title, a) for a in artists] + ([album_mbid_lock(mbid)] if mbid else []),
         find,
         lambda: store.create_album(
-            title, mbid, artists, album.various_artists, _aliases(album), "MusicBrainz",
+            title,
+            mbid,
+            artists,
+            album.various_artists,
+            _aliases(album),
+            "MusicBrainz",
             _image_source(album),
         ),
     )

@@ -51,7 +51,12 @@ def _koito_key(listen: KoitoListen) -> str:
     names = [primary_alias(e) for e in (listen.track, listen.album, *listen.artists)]
     artists = LIST_SEP.join(part(e) for e in listen.artists)
     raw = f"k{SEP}{part(listen.track)}{SEP}{part(listen.album)}{SEP}{artists}"
-    if len(raw) > MAX_PLAIN_LENGTH or raw.count(SEP) != 3 or "\x00" in raw or _inner_separator(names):
+    if (
+        len(raw) > MAX_PLAIN_LENGTH
+        or raw.count(SEP) != 3
+        or "\x00" in raw
+        or _inner_separator(names)
+    ):
         entities = (listen.track, listen.album, *listen.artists)
         return _hashed(["k", [[e.mbid, n] for e, n in zip(entities, names, strict=True)]])
     return raw
@@ -96,9 +101,16 @@ def lookup_key(record: Scrobble) -> str:
     ):
         return _hashed(
             [
-                "m", record.artist, record.track, record.album, list(record.artist_names),
-                list(record.artist_mbids), [list(m) for m in record.artist_mbid_mappings],
-                record.recording_mbid, record.release_mbid, record.release_group_mbid,
+                "m",
+                record.artist,
+                record.track,
+                record.album,
+                list(record.artist_names),
+                list(record.artist_mbids),
+                [list(m) for m in record.artist_mbid_mappings],
+                record.recording_mbid,
+                record.release_mbid,
+                record.release_group_mbid,
             ]
         )
     return raw
@@ -110,8 +122,12 @@ def lookup_mbids(record: Scrobble) -> list[str]:
     if record.koito is not None:
         k = record.koito
         found = [e.mbid for e in (k.track, k.album, *k.artists) if e.mbid]
-    elif not (record.artist_mbids or record.artist_mbid_mappings or record.recording_mbid
-              or record.release_mbid):
+    elif not (
+        record.artist_mbids
+        or record.artist_mbid_mappings
+        or record.recording_mbid
+        or record.release_mbid
+    ):
         return []
     else:
         found = [*record.artist_mbids, *(m for _, m in record.artist_mbid_mappings)]

@@ -113,18 +113,26 @@ def prefetch(
             recordings.add(record.recording_mbid)
     if not (artists or releases or recordings):
         return
-    params = {"artists": sorted(artists), "releases": sorted(releases), "recordings": sorted(recordings)}
+    params = {
+        "artists": sorted(artists),
+        "releases": sorted(releases),
+        "recordings": sorted(recordings),
+    }
     ask = {
         "artist": memo.artist,
         "release": memo.release,
         "recording": memo.recording,
         "release-group": memo.release_group_titles,
     }
-    wanted: dict[tuple[str, str], None] = {}  # each question once, even if two releases share a group
+    wanted: dict[
+        tuple[str, str], None
+    ] = {}  # each question once, even if two releases share a group
     for what, mbid in conn.execute(_ABSENT, params):
         wanted[(what, mbid)] = None
         if what == "release":
-            wanted.update(dict.fromkeys(("release-group", group) for group in sorted(releases[mbid])))
+            wanted.update(
+                dict.fromkeys(("release-group", group) for group in sorted(releases[mbid]))
+            )
     _run([(ask[what], mbid) for what, mbid in wanted], workers)
 
 

@@ -64,7 +64,9 @@ Item = tuple[str, Scrobble]
 class ResolveResult:
     """What ``resolve_keys`` did: ids per key, counts, and the keys it could not resolve."""
 
-    ids: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # key → (artist, album, track)
+    ids: dict[str, tuple[int, int, int]] = field(
+        default_factory=dict
+    )  # key → (artist, album, track)
     cache_hits: int = 0
     artists_created: int = 0
     albums_created: int = 0
@@ -266,7 +268,11 @@ def _resolve_batch(
             store.albums.write_links(conn)
             store.tracks.write_links(conn)
             cache.write_rows(conn, rows, pinned=True)
-    batch.created = (len(store.artists.created), len(store.albums.created), len(store.tracks.created))
+    batch.created = (
+        len(store.artists.created),
+        len(store.albums.created),
+        len(store.tracks.created),
+    )
     batch.live_queries = store.live_queries
     return batch
 
@@ -307,7 +313,11 @@ def _resolve_one_by_one(
             batch.failed[key] = str(exc).strip() or type(exc).__name__
             continue
         batch.ids[key] = ids
-        created = [created[0] + made["artists"], created[1] + made["albums"], created[2] + made["tracks"]]
+        created = [
+            created[0] + made["artists"],
+            created[1] + made["albums"],
+            created[2] + made["tracks"],
+        ]
     batch.created = (created[0], created[1], created[2])
     return batch
 
@@ -362,7 +372,9 @@ def resolve_keys(
                 except (LostRace, psycopg.DatabaseError) as exc:
                     if isinstance(exc, psycopg.OperationalError):
                         raise
-                    log.warning("resolving %d keys together failed (%s); going key by key", len(chunk), exc)
+                    log.warning(
+                        "resolving %d keys together failed (%s); going key by key", len(chunk), exc
+                    )
                     result.batches_resolved_per_key += 1
                     batch = _resolve_one_by_one(conn, chunk, memo, settings)
                 result.ids.update(batch.ids)

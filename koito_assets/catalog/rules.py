@@ -124,7 +124,9 @@ def _selected_names(store: CatalogStore, selected: Sequence[int]) -> list[str]:
     return names
 
 
-def _match_names(store: CatalogStore, names: Sequence[str], existing: Sequence[int]) -> list[tuple[int, int]]:
+def _match_names(
+    store: CatalogStore, names: Sequence[str], existing: Sequence[int]
+) -> list[tuple[int, int]]:
     """Koito's matchArtistsByNames: find or create each name, skipping ones already selected;
     (position in ``names``, artist) pairs."""
     out: list[tuple[int, int]] = []
@@ -175,7 +177,9 @@ def _match_by_mbids(
         if found is not None:
             phase.append(found)
             continue
-        parsed = _in_given_order(record.artist_names) if record.artist_names else _parsed(store, record)
+        parsed = (
+            _in_given_order(record.artist_names) if record.artist_names else _parsed(store, record)
+        )
         names = [name for name, _ in parsed]
         try:
             phase.append(_alias_or_create(store, mbid, store.musicbrainz.artist(mbid), names))
@@ -240,7 +244,9 @@ def _album_by_title(store: CatalogStore, record: Scrobble, artists: Artists) -> 
         return found
 
     def locks() -> list[int]:
-        return [album_lock(title, a) for a in artists.ids] + ([album_mbid_lock(mbid)] if mbid else [])
+        return [album_lock(title, a) for a in artists.ids] + (
+            [album_mbid_lock(mbid)] if mbid else []
+        )
 
     return find_or_create(store, locks, find, lambda: store.create_album(title, mbid, artists.ids))
 

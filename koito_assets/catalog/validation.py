@@ -11,7 +11,6 @@ import re
 from koito_assets.catalog.lookup_key import primary_alias
 from koito_assets.sources.record import Scrobble
 
-
 _MBID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -30,7 +29,9 @@ def _texts(record: Scrobble) -> list[str]:
 
 def _mbids(record: Scrobble) -> list[str]:
     found = [*record.artist_mbids, *(m for _, m in record.artist_mbid_mappings)]
-    found += [m for m in (record.recording_mbid, record.release_mbid, record.release_group_mbid) if m]
+    found += [
+        m for m in (record.recording_mbid, record.release_mbid, record.release_group_mbid) if m
+    ]
     if record.koito is not None:
         k = record.koito
         found += [e.mbid for e in (k.track, k.album, *k.artists) if e.mbid]
@@ -40,18 +41,26 @@ def _mbids(record: Scrobble) -> list[str]:
 def check_record(record: Scrobble) -> None:
     """Raise InvalidRecord unless the catalogue can resolve ``record``."""
     if record.koito is None and not (
-        record.artist_names or record.artist_mbid_mappings or record.artist_mbids
-        or record.recording_mbid or record.release_mbid or record.release_group_mbid
+        record.artist_names
+        or record.artist_mbid_mappings
+        or record.artist_mbids
+        or record.recording_mbid
+        or record.release_mbid
+        or record.release_group_mbid
     ):  # the common case, checked in a few string operations
         if "\x00" in record.artist + record.track + record.album + record.client:
-            raise InvalidRecord("the record contains a NUL character, which PostgreSQL text cannot hold")
+            raise InvalidRecord(
+                "the record contains a NUL character, which PostgreSQL text cannot hold"
+            )
         if not record.artist.strip():
             raise InvalidRecord("the artist is empty")
         if not record.track.strip():
             raise InvalidRecord("the track title is empty")
         return
     if any("\x00" in text for text in _texts(record)):
-        raise InvalidRecord("the record contains a NUL character, which PostgreSQL text cannot hold")
+        raise InvalidRecord(
+            "the record contains a NUL character, which PostgreSQL text cannot hold"
+        )
     for mbid in _mbids(record):
         if not _MBID.match(mbid):
             raise InvalidRecord(f"{mbid!r} is not a MusicBrainz id (a lower-case UUID)")

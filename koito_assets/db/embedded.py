@@ -117,7 +117,9 @@ class EmbeddedServer:
         server, self._server = self._server, None
         with PostgresServer._lock:
             alive = _prune_dead_handles(self.data_dir)
-            (self.data_dir / _HANDLES_FILE).write_text(json.dumps([p for p in alive if p != os.getpid()]))
+            (self.data_dir / _HANDLES_FILE).write_text(
+                json.dumps([p for p in alive if p != os.getpid()])
+            )
             PostgresServer._instances.pop(server.pgdata, None)
 
     def stop(self) -> bool:

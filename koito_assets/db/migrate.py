@@ -25,8 +25,18 @@ MIGRATION_LOCK_KEY = 0x6B6F69746F5F69
 
 KOITO_TABLES = frozenset(
     {
-        "artists", "artist_aliases", "releases", "release_aliases", "artist_releases",
-        "tracks", "track_aliases", "artist_tracks", "listens", "users", "api_keys", "sessions",
+        "artists",
+        "artist_aliases",
+        "releases",
+        "release_aliases",
+        "artist_releases",
+        "tracks",
+        "track_aliases",
+        "artist_tracks",
+        "listens",
+        "users",
+        "api_keys",
+        "sessions",
     }
 )
 
@@ -76,9 +86,7 @@ def _goose_version(conn: psycopg.Connection) -> int | None:
     """The applied goose version, or None when there is no goose table."""
     if conn.execute("SELECT to_regclass('public.goose_db_version')").fetchone()[0] is None:
         return None
-    row = conn.execute(
-        "SELECT max(version_id) FROM goose_db_version WHERE is_applied"
-    ).fetchone()
+    row = conn.execute("SELECT max(version_id) FROM goose_db_version WHERE is_applied").fetchone()
     return int(row[0]) if row[0] is not None else 0
 
 
@@ -161,9 +169,7 @@ def _apply_import(conn: psycopg.Connection, report: MigrationReport) -> None:
             )
             """
         )
-    applied = {
-        r[0] for r in conn.execute(f"SELECT version FROM {IMPORT_SCHEMA}.schema_migrations")
-    }
+    applied = {r[0] for r in conn.execute(f"SELECT version FROM {IMPORT_SCHEMA}.schema_migrations")}
     for migration in import_migrations():
         if migration.version in applied:
             continue

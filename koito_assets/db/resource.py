@@ -18,7 +18,6 @@ from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import open_database
 from koito_assets.settings import get_settings
 
-
 # Dagster pool of every step that writes the Koito database; its limit lives in dagster.yaml.
 DB_POOL = "koito_db"
 
@@ -46,7 +45,10 @@ class KoitoDatabase(dg.ConfigurableResource):
             # autocommit: every write says where its transaction starts and ends
             # (``with conn.transaction()``); check: a server restart costs a reconnect, not a step.
             pool = ConnectionPool(
-                url, min_size=1, max_size=self.max_size, open=False,
+                url,
+                min_size=1,
+                max_size=self.max_size,
+                open=False,
                 kwargs={"application_name": "koito-assets", "autocommit": True},
                 check=ConnectionPool.check_connection,
             )

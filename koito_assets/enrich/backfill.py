@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import psycopg
@@ -229,7 +229,7 @@ def backfill_images(
 ) -> BackfillReport:
     """Ask the chain for every due entity; record attempts; store found images (and download them)."""
     started = time.perf_counter()
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     retry = timedelta(hours=settings.image_retry_hours)
     report = BackfillReport()
     candidates = due_candidates(conn, now, limit)

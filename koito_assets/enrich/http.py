@@ -38,6 +38,7 @@ def user_agent(contact: str | None = None) -> str:
     "AppName/Version ( contact )", the contact from KOITO_USER_AGENT_CONTACT by default."""
     return f"{PROJECT_NAME}/{_project_version()} ( {contact or get_settings().user_agent_contact} )"
 
+
 # Statuses that mean "busy, ask again later"; any other status is the server's final answer.
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 

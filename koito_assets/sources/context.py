@@ -30,12 +30,16 @@ class ReadContext:
 
     def __init__(self, path: Path, settings: Settings, stats: ExportStats) -> None:
         # Koito's window is inclusive at both ends; an unset bound is no bound.
-        self._set(path, (
-            settings.import_after_unix or 0,
-            settings.import_before_unix or MAX_UNIX,
-            settings.spotify_play_rule,
-            settings.parse_processes,
-        ), stats)
+        self._set(
+            path,
+            (
+                settings.import_after_unix or 0,
+                settings.import_before_unix or MAX_UNIX,
+                settings.spotify_play_rule,
+                settings.parse_processes,
+            ),
+            stats,
+        )
 
     @property
     def rules(self) -> tuple[int, int, str, int]:

@@ -10,10 +10,10 @@ record to tell by (an empty array), and then a note says that too.
 from __future__ import annotations
 
 import csv
-from codecs import BOM_UTF8
 import io
-from itertools import islice
+from codecs import BOM_UTF8
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +135,9 @@ def _sniff_zip(path: Path) -> str:
         return listenbrainz.ZIP_FORMAT
     if spotify_zip.histories(names)[0]:
         return spotify_zip.FORMAT
-    raise _unknown(path, "a zip archive without ListenBrainz listens or a Spotify streaming history")
+    raise _unknown(
+        path, "a zip archive without ListenBrainz listens or a Spotify streaming history"
+    )
 
 
 def _sniff_array(stream: JsonStream, path: Path) -> str | frozenset[str]:
@@ -157,10 +159,16 @@ def _sniff_object(stream: JsonStream, path: Path) -> str | frozenset[str]:
             empty = lastfmstats.FORMAT if "username" in keys else maloja.FORMAT
             return _first_item_is(stream, path, key, empty, _SCROBBLE_LIST_FORMATS)
         if key in maloja.SCROBBLE_LISTS and stream.peek() == "[":
-            return _first_item_is(stream, path, key, maloja.FORMAT, ((maloja.FORMAT, maloja.looks_like),))
+            return _first_item_is(
+                stream, path, key, maloja.FORMAT, ((maloja.FORMAT, maloja.looks_like),)
+            )
         if key == "listens" and stream.peek() == "[":
             return _first_item_is(
-                stream, path, key, koito_export.FORMAT, ((koito_export.FORMAT, koito_export.looks_like),)
+                stream,
+                path,
+                key,
+                koito_export.FORMAT,
+                ((koito_export.FORMAT, koito_export.looks_like),),
             )
         keys.append(key)
         stream.value()

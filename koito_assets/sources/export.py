@@ -45,7 +45,9 @@ class Export:
             if record.__class__ is Scrobble:
                 stats.accepted += 1
             else:
-                reason = record.reason._value_  # the plain attribute: Enum's .value is a slow property
+                reason = (
+                    record.reason._value_
+                )  # the plain attribute: Enum's .value is a slow property
                 skipped[reason] = skipped.get(reason, 0) + 1
             yield record
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 NIL_MBID = "00000000-0000-0000-0000-000000000000"
 MAX_UNIX = 253402300799  # 9999-12-31T23:59:59Z: the last second Python and PostgreSQL agree on
@@ -119,7 +119,7 @@ def iso_seconds(value: object, *, naive_is_utc: bool = False) -> int | None:
         if moment.tzinfo is None:
             if not naive_is_utc:
                 return None
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return unix_seconds(math.floor(moment.timestamp()))
     except (ValueError, OverflowError):
         return None
@@ -137,7 +137,7 @@ def lastfm_date_seconds(value: object) -> int | None:
         return None
     day, year, hour, minute = int(match[1]), int(match[3]), int(match[4]), int(match[5])
     try:
-        moment = datetime(year, month, day, hour, minute, tzinfo=timezone.utc)
+        moment = datetime(year, month, day, hour, minute, tzinfo=UTC)
     except ValueError:
         return None
     return unix_seconds(int(moment.timestamp()))

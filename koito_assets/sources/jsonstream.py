@@ -67,7 +67,9 @@ class JsonStream:
         self._batch_blocked_until = 0  # no batch before this character: one failed there
         self._bytes_read = 0
         self._eof = False
-        self.escapes = False  # whether the window (or the one before) spells NUL or a lone surrogate
+        self.escapes = (
+            False  # whether the window (or the one before) spells NUL or a lone surrogate
+        )
         self._window_escapes = False
         self._fill()
         while not self._text and not self._eof:  # a first read too short for one character

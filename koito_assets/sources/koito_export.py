@@ -73,7 +73,9 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
     artist_names = [_primary_alias(entity) for entity in artists]
     blank = [number for number, name in enumerate(artist_names, 1) if not name.strip()]
     if blank:  # Koito would fail creating an artist named "" (and abort the whole file)
-        return Skipped(SkipReason.MISSING_ARTIST, position, f"artist {blank[0]} has no primary alias")
+        return Skipped(
+            SkipReason.MISSING_ARTIST, position, f"artist {blank[0]} has no primary alias"
+        )
     title = _primary_alias(track)
     if not title:
         return Skipped(SkipReason.MISSING_TITLE, position)
@@ -146,4 +148,6 @@ def _primary_alias(entity: KoitoEntity) -> str:
 
 def looks_like(item: Any) -> bool:
     """Whether the first element of ``listens`` is an exported listen (for detection)."""
-    return item.__class__ is dict and "listened_at" in item and ("track" in item or "artists" in item)
+    return (
+        item.__class__ is dict and "listened_at" in item and ("track" in item or "artists" in item)
+    )

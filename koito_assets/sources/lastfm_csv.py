@@ -26,7 +26,16 @@ from koito_assets.sources.record import Skipped, SkipReason
 
 GHAN_FORMAT = "lastfm_csv"
 LASTFM_TO_CSV_FORMAT = "lastfm_to_csv"
-GHAN_HEADER = ["uts", "utc_time", "artist", "artist_mbid", "album", "album_mbid", "track", "track_mbid"]
+GHAN_HEADER = [
+    "uts",
+    "utc_time",
+    "artist",
+    "artist_mbid",
+    "album",
+    "album_mbid",
+    "track",
+    "track_mbid",
+]
 MAX_LINE_CHARS = 1 << 20  # a longer line is cut into pieces that fail as malformed rows
 
 
@@ -123,7 +132,9 @@ def _read_rows(
             except UnicodeDecodeError:
                 raise ExportError(path, f"line {rows.line_num + 1}", "not UTF-8 text") from None
             except OSError as exc:
-                raise ExportError(path, f"line {rows.line_num + 1}", f"cannot read: {exc}") from None
+                raise ExportError(
+                    path, f"line {rows.line_num + 1}", f"cannot read: {exc}"
+                ) from None
             if not row or (skip_header and row == GHAN_HEADER):
                 continue
             yield normalise_one(row, f"line {rows.line_num}", normalise, ctx)

@@ -41,7 +41,6 @@ from pydantic_core import from_json
 
 from koito_assets.sources.context import ReadContext
 from koito_assets.sources.errors import BadRecord, ExportError
-from koito_assets.sources.parallel import packed_parts, process_count, unpack, worker_pool
 from koito_assets.sources.fields import (
     MAX_UNIX,
     duration_seconds,
@@ -50,6 +49,7 @@ from koito_assets.sources.fields import (
     shown,
     unix_seconds,
 )
+from koito_assets.sources.parallel import packed_parts, process_count, unpack, worker_pool
 from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
 from koito_assets.sources.record import Skipped, SkipReason
 from koito_assets.sources.zipsafe import DEFAULT_LIMITS, MEMBER_ERRORS, SafeZip, ZipLimits, open_zip
@@ -57,7 +57,9 @@ from koito_assets.sources.zipsafe import DEFAULT_LIMITS, MEMBER_ERRORS, SafeZip,
 ZIP_FORMAT = "listenbrainz_zip"
 JSON_FORMAT = "listenbrainz_json"
 MAX_LINE_BYTES = 64 << 20
-PARALLEL_MIN_BYTES = 24 << 20  # listens below this are read in-process: workers cost ~0.3 s to start
+PARALLEL_MIN_BYTES = (
+    24 << 20
+)  # listens below this are read in-process: workers cost ~0.3 s to start
 _EMPTY: dict[str, Any] = {}
 
 
@@ -133,7 +135,9 @@ def _read_members_in_parallel(
 ) -> Iterator[Record]:
     """The members read by worker processes, a member a task, handed on in archive order."""
     index_of = {id(info): index for index, info in enumerate(archive.members)}
-    tasks = [(_member_in_worker, (ctx.path, limits, index_of[id(info)], ctx.rules)) for info in members]
+    tasks = [
+        (_member_in_worker, (ctx.path, limits, index_of[id(info)], ctx.rules)) for info in members
+    ]
     with worker_pool(processes) as pool:
         for parts in pool.ordered(tasks):
             assert parts is not None
@@ -252,8 +256,20 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
             client = ctx.optional_text(info.get("submission_client"), "submission_client")
     return new_scrobble(
         (
-            listened_at, artist, track, album, names, artist_mbids, credits,
-            recording, release, release_group, duration, client, position, None,
+            listened_at,
+            artist,
+            track,
+            album,
+            names,
+            artist_mbids,
+            credits,
+            recording,
+            release,
+            release_group,
+            duration,
+            client,
+            position,
+            None,
         )
     )
 
@@ -311,7 +327,9 @@ def _unusual_line(line: bytes | None) -> Any:
     """A line msgspec would not decode by the schema: too long, blank, of another shape (decoded
     in full), or not JSON; a Skipped (position to fill in) when it is no listen at all."""
     if line is None or len(line) > MAX_LINE_BYTES:
-        return Skipped(SkipReason.MALFORMED_RECORD, "", f"line longer than {MAX_LINE_BYTES:,} bytes")
+        return Skipped(
+            SkipReason.MALFORMED_RECORD, "", f"line longer than {MAX_LINE_BYTES:,} bytes"
+        )
     if not line or line.isspace():
         return _BLANK
     try:

@@ -101,9 +101,20 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
         return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
     return new_scrobble(
         (
-            listened_at, artist, title, album_title, names,
-            (), (), None, None, None,  # Maloja has no MBIDs
-            0, FORMAT, position, None,
+            listened_at,
+            artist,
+            title,
+            album_title,
+            names,
+            (),
+            (),
+            None,
+            None,
+            None,  # Maloja has no MBIDs
+            0,
+            FORMAT,
+            position,
+            None,
         )
     )
 

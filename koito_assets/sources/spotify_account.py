@@ -49,7 +49,9 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
         return Skipped(SkipReason.PODCAST_OR_AUDIOBOOK, position)
     listened_at = iso_seconds(item.get("endTime"), naive_is_utc=True)
     if listened_at is None:
-        return Skipped(SkipReason.UNPARSABLE_TIME, position, f"endTime {shown(item.get('endTime'))}")
+        return Skipped(
+            SkipReason.UNPARSABLE_TIME, position, f"endTime {shown(item.get('endTime'))}"
+        )
     if not artist or artist.isspace():
         return Skipped(SkipReason.MISSING_ARTIST, position)
     if not track or track.isspace():
@@ -61,8 +63,19 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
         return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
     return new_scrobble(
         (
-            listened_at, artist, track, "", (),
-            (), (), None, None, None,  # no album, no MBIDs
-            0, CLIENT, position, None,
+            listened_at,
+            artist,
+            track,
+            "",
+            (),
+            (),
+            (),
+            None,
+            None,
+            None,  # no album, no MBIDs
+            0,
+            CLIENT,
+            position,
+            None,
         )
     )

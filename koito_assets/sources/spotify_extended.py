@@ -95,7 +95,9 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
     artist = ctx.text(
         item.get("master_metadata_album_artist_name"), "master_metadata_album_artist_name"
     )
-    album = ctx.text(item.get("master_metadata_album_album_name"), "master_metadata_album_album_name")
+    album = ctx.text(
+        item.get("master_metadata_album_album_name"), "master_metadata_album_album_name"
+    )
     reason_end = item.get("reason_end")
     ms_played = whole_number(item.get("ms_played"))
 
@@ -119,9 +121,20 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
     duration = duration_seconds(ms_played, per_second=1000) if reason_end == "trackdone" else 0
     return new_scrobble(
         (
-            listened_at, artist, track, album, (),
-            (), (), None, None, None,  # Spotify has no MBIDs
-            duration, CLIENT, position, None,
+            listened_at,
+            artist,
+            track,
+            album,
+            (),
+            (),
+            (),
+            None,
+            None,
+            None,  # Spotify has no MBIDs
+            duration,
+            CLIENT,
+            position,
+            None,
         )
     )
 

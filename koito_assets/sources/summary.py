@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from koito_assets.settings import Settings
@@ -92,9 +92,7 @@ def render_text(name: str, summary: Summary) -> str:
         f"  accepted  {summary.accepted:>12,}",
         f"  skipped   {summary.records - summary.accepted:>12,}",
     ]
-    lines += [
-        f"    {reason:<22}{count:>10,}" for reason, count in summary.skipped.items() if count
-    ]
+    lines += [f"    {reason:<22}{count:>10,}" for reason, count in summary.skipped.items() if count]
     lines += [
         f"  first listen  {_iso(summary.first_listened_at) or '-'}",
         f"  last listen   {_iso(summary.last_listened_at) or '-'}",
@@ -108,4 +106,4 @@ def render_text(name: str, summary: Summary) -> str:
 def _iso(unix: int | None) -> str | None:
     if unix is None:
         return None
-    return datetime.fromtimestamp(unix, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

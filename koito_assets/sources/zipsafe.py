@@ -27,7 +27,13 @@ except ImportError:  # pragma: no cover - isal is a dependency; this keeps odd p
 
 # What reading a damaged, encrypted or exotic member raises, in zipfile and below it.
 MEMBER_ERRORS = (
-    zipfile.BadZipFile, zlib.error, _inflater.error, EOFError, OSError, RuntimeError, NotImplementedError
+    zipfile.BadZipFile,
+    zlib.error,
+    _inflater.error,
+    EOFError,
+    OSError,
+    RuntimeError,
+    NotImplementedError,
 )
 _ARCHIVE_ERRORS = (
     zipfile.BadZipFile,
@@ -84,7 +90,10 @@ class SafeZip:
                 raise ExportError(
                     self._path, info.filename, f"declares {info.file_size} bytes, over the limit"
                 )
-            if info.file_size > _RATIO_FLOOR and info.file_size > info.compress_size * limits.max_ratio:
+            if (
+                info.file_size > _RATIO_FLOOR
+                and info.file_size > info.compress_size * limits.max_ratio
+            ):
                 raise ExportError(
                     self._path,
                     info.filename,
@@ -196,6 +205,9 @@ def _check_directory_size(path: Path, limits: ZipLimits) -> None:
                     entries, directory_size = struct.unpack_from("<QQ", record, 32)
     except OSError as exc:
         raise ExportError(path, "", f"cannot read: {exc.strerror or exc}") from None
-    if entries > limits.max_members or directory_size > limits.max_members * _CENTRAL_ENTRY_ALLOWANCE:
+    if (
+        entries > limits.max_members
+        or directory_size > limits.max_members * _CENTRAL_ENTRY_ALLOWANCE
+    ):
         declared = f"{entries} entries in {directory_size} bytes"
         raise ExportError(path, "", f"the zip directory declares {declared}, over the limit")

@@ -20,7 +20,8 @@ def test_measures_both_paths_and_cleans_up(empty_db_url):
     assert result["rerun_inserted"] == 0
     with psycopg.connect(empty_db_url) as conn:
         left = conn.execute(
-            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (SCHEMA,)).fetchone()
+            "SELECT count(*) FROM pg_namespace WHERE nspname = %s", (SCHEMA,)
+        ).fetchone()
     assert left == (0,)
 
 
@@ -30,5 +31,6 @@ def test_keeps_a_schema_another_run_still_uses(empty_db_url):
         conn.execute(f"CREATE TABLE {SCHEMA}.other_run (x int)")
         measure_ceiling(empty_db_url, 100)
         tables = conn.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (SCHEMA,)).fetchall()
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (SCHEMA,)
+        ).fetchall()
     assert tables == [("other_run",)]

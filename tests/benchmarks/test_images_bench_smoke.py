@@ -12,11 +12,16 @@ def test_benchmark_accounts_for_every_entity_and_the_rerun_asks_nothing(pg_serve
 
     code = images_bench.main(
         [
-            "--entities", "200",
-            "--latency-ms", "1",
-            "--workers", "8",
-            "--database-url", pg_server.admin_url,
-            "--json", str(out),
+            "--entities",
+            "200",
+            "--latency-ms",
+            "1",
+            "--workers",
+            "8",
+            "--database-url",
+            pg_server.admin_url,
+            "--json",
+            str(out),
         ]
     )
 

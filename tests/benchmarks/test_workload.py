@@ -28,11 +28,29 @@ LASTFM_TIME = re.compile(
 )
 LB_MONTH = re.compile(r"^listens/(\d{4})/([1-9]|1[0-2])\.jsonl$")
 SPOTIFY_FIELDS = {
-    "ts", "platform", "ms_played", "conn_country", "ip_addr", "master_metadata_track_name",
-    "master_metadata_album_artist_name", "master_metadata_album_album_name", "spotify_track_uri",
-    "episode_name", "episode_show_name", "spotify_episode_uri", "audiobook_title", "audiobook_uri",
-    "audiobook_chapter_uri", "audiobook_chapter_title", "reason_start", "reason_end", "shuffle",
-    "skipped", "offline", "offline_timestamp", "incognito_mode",
+    "ts",
+    "platform",
+    "ms_played",
+    "conn_country",
+    "ip_addr",
+    "master_metadata_track_name",
+    "master_metadata_album_artist_name",
+    "master_metadata_album_album_name",
+    "spotify_track_uri",
+    "episode_name",
+    "episode_show_name",
+    "spotify_episode_uri",
+    "audiobook_title",
+    "audiobook_uri",
+    "audiobook_chapter_uri",
+    "audiobook_chapter_title",
+    "reason_start",
+    "reason_end",
+    "shuffle",
+    "skipped",
+    "offline",
+    "offline_timestamp",
+    "incognito_mode",
 }
 TINY = shape_for("tiny").scrobbles
 
@@ -148,7 +166,14 @@ def test_lastfm_csv_shape(tiny):
     with g.path.open(encoding="utf-8", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == [
-        "uts", "utc_time", "artist", "artist_mbid", "album", "album_mbid", "track", "track_mbid"
+        "uts",
+        "utc_time",
+        "artist",
+        "artist_mbid",
+        "album",
+        "album_mbid",
+        "track",
+        "track_mbid",
     ]
     body = rows[1:]
     assert len(body) == TINY + g.counts["duplicates"]
@@ -276,8 +301,22 @@ def test_cli_in_a_fresh_process_writes_the_same_bytes(tmp_path, tiny):
     """Determinism must not depend on the process (no hash randomization leaks in)."""
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.workload", "--format", "lastfm_json", "--size", "tiny",
-         "--out", str(tmp_path)], cwd=root, capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.workload",
+            "--format",
+            "lastfm_json",
+            "--size",
+            "tiny",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     path = Path(proc.stdout.splitlines()[0])
     assert json.loads(proc.stdout.splitlines()[1])["listens"] == TINY
@@ -300,10 +339,14 @@ def test_seed_maloja_file_uses_every_artist_and_album(tmp_path):
     data = json.loads(g.path.read_text(encoding="utf-8"))
     scrobbles = data["scrobbles"]
     assert len(scrobbles) == 49_050
-    artists = {part.casefold()
-               for s in scrobbles for a in s["track"]["artists"] for part in a.split(" • ")}
-    albums = {(s["track"]["album"]["albumtitle"], s["track"]["album"]["artists"][0])
-              for s in scrobbles if s["track"]["album"]}
+    artists = {
+        part.casefold() for s in scrobbles for a in s["track"]["artists"] for part in a.split(" • ")
+    }
+    albums = {
+        (s["track"]["album"]["albumtitle"], s["track"]["album"]["artists"][0])
+        for s in scrobbles
+        if s["track"]["album"]
+    }
     assert len(artists) == 5_589
     assert len(albums) == 2_628
     spellings = {a for s in scrobbles for a in s["track"]["artists"][0].split(" • ")[:1]}

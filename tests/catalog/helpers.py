@@ -110,22 +110,33 @@ def fresh_database(pg_server: Any, template_db: str) -> Iterator[str]:
 # -- records -----------------------------------------------------------------------------------
 
 
-def scrobble(artist: str, track: str, album: str = "", at: int = 1_700_000_000, **kw: Any) -> Scrobble:
+def scrobble(
+    artist: str, track: str, album: str = "", at: int = 1_700_000_000, **kw: Any
+) -> Scrobble:
     return Scrobble(at, artist, track, album, **kw)
 
 
 def entity(name: str, mbid: str | None = None, *more: str, **kw: Any) -> KoitoEntity:
-    aliases = (KoitoAlias(name, "Canonical", True),) + tuple(KoitoAlias(m, "Manual", False) for m in more)
+    aliases = (KoitoAlias(name, "Canonical", True),) + tuple(
+        KoitoAlias(m, "Manual", False) for m in more
+    )
     return KoitoEntity(mbid, aliases, **kw)
 
 
 def koito_scrobble(
-    artists: Sequence[KoitoEntity], album: KoitoEntity, track: KoitoEntity, at: int = 1_700_000_000,
+    artists: Sequence[KoitoEntity],
+    album: KoitoEntity,
+    track: KoitoEntity,
+    at: int = 1_700_000_000,
     client: str = "",
 ) -> Scrobble:
     first = artists[0].aliases[0].alias if artists and artists[0].aliases else ""
     return Scrobble(
-        at, first, track.aliases[0].alias, album.aliases[0].alias, client=client,
+        at,
+        first,
+        track.aliases[0].alias,
+        album.aliases[0].alias,
+        client=client,
         koito=KoitoListen(track, album, tuple(artists)),
     )
 
@@ -233,11 +244,15 @@ def merge_artists(conn: psycopg.Connection, source: int, target: int) -> None:
                 f"(SELECT {column} FROM {table} WHERE artist_id = %s)",
                 (source, target),
             )
-            conn.execute(f"UPDATE {table} SET artist_id = %s WHERE artist_id = %s", (target, source))
+            conn.execute(
+                f"UPDATE {table} SET artist_id = %s WHERE artist_id = %s", (target, source)
+            )
         clean_orphans(conn)
 
 
-def set_primary_alias(conn: psycopg.Connection, table: str, column: str, entity_id: int, alias: str) -> None:
+def set_primary_alias(
+    conn: psycopg.Connection, table: str, column: str, entity_id: int, alias: str
+) -> None:
     """Koito's rename: add the alias, then move the primary flag to it."""
     with conn.transaction():
         conn.execute(
@@ -245,8 +260,14 @@ def set_primary_alias(conn: psycopg.Connection, table: str, column: str, entity_
             "ON CONFLICT DO NOTHING",
             (entity_id, alias),
         )
-        conn.execute(f"UPDATE {table} SET is_primary = false WHERE {column} = %s AND is_primary", (entity_id,))
-        conn.execute(f"UPDATE {table} SET is_primary = true WHERE {column} = %s AND alias = %s", (entity_id, alias))
+        conn.execute(
+            f"UPDATE {table} SET is_primary = false WHERE {column} = %s AND is_primary",
+            (entity_id,),
+        )
+        conn.execute(
+            f"UPDATE {table} SET is_primary = true WHERE {column} = %s AND alias = %s",
+            (entity_id, alias),
+        )
 
 
 # -- the catalogue, by names -----------------------------------------------------------------------
@@ -281,7 +302,11 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Counter]:
         "FROM releases r"
     ):
         described = (
-            title, mbid, various, image_source, tuple(sorted(map(tuple, aliases))),
+            title,
+            mbid,
+            various,
+            image_source,
+            tuple(sorted(map(tuple, aliases))),
             tuple(sorted((artist[a], p) for a, p in links)),
         )
         release[rid] = (title, described[5])
@@ -296,7 +321,11 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Counter]:
         "FROM tracks t"
     ):
         described = (
-            title, mbid, duration, release[rel], tuple(sorted(map(tuple, aliases))),
+            title,
+            mbid,
+            duration,
+            release[rel],
+            tuple(sorted(map(tuple, aliases))),
             tuple(sorted((artist[a], p) for a, p in credits)),
         )
         track[tid] = (title, release[rel], described[5])
@@ -328,7 +357,9 @@ def duplicates(conn: psycopg.Connection) -> dict[str, list]:
     }
 
 
-def insert_listens(conn: psycopg.Connection, records: Sequence[Scrobble], ids: dict[str, tuple[int, int, int]]) -> None:
+def insert_listens(
+    conn: psycopg.Connection, records: Sequence[Scrobble], ids: dict[str, tuple[int, int, int]]
+) -> None:
     """What the loader does after resolve_keys: every record's listen in one INSERT … SELECT
     joined through the resolved ids, file order deciding same-second duplicates; then tracks of
     unknown length take the first known duration in file order (design.md §5.3)."""
@@ -337,10 +368,20 @@ def insert_listens(conn: psycopg.Connection, records: Sequence[Scrobble], ids: d
             "CREATE TEMP TABLE staged (seq int, lookup_key text, listened_at bigint, client text, "
             "duration int) ON COMMIT DROP"
         )
-        conn.execute("CREATE TEMP TABLE resolved (lookup_key text PRIMARY KEY, track_id int) ON COMMIT DROP")
+        conn.execute(
+            "CREATE TEMP TABLE resolved (lookup_key text PRIMARY KEY, track_id int) ON COMMIT DROP"
+        )
         with conn.cursor().copy("COPY staged FROM STDIN") as copy:
             for seq, record in enumerate(records):
-                copy.write_row((seq, lookup_key(record), record.listened_at, record.client or None, record.duration_s))
+                copy.write_row(
+                    (
+                        seq,
+                        lookup_key(record),
+                        record.listened_at,
+                        record.client or None,
+                        record.duration_s,
+                    )
+                )
         with conn.cursor().copy("COPY resolved FROM STDIN") as copy:
             for key, (_, _, track) in ids.items():
                 copy.write_row((key, track))

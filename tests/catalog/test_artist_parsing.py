@@ -95,7 +95,9 @@ SEPARATOR_CASES = [
 
 
 @pytest.mark.parametrize(("separators", "artist", "expected"), SEPARATOR_CASES)
-def test_configured_separators(separators: tuple[str, ...], artist: str, expected: list[str]) -> None:
+def test_configured_separators(
+    separators: tuple[str, ...], artist: str, expected: list[str]
+) -> None:
     assert parse_artists(artist, "Song", separators) == expected
 
 
@@ -119,7 +121,11 @@ def test_equal_fold_is_simple_case_folding(a: str, b: str, equal: bool) -> None:
     ("artist", "title", "koito_order"),
     [
         # Koito's own order, which matching follows (spec §2.3): artist-string features first
-        ("Carly Rae Jepsen feat. Rufus Wainwright", "Song", ["Rufus Wainwright", "Carly Rae Jepsen"]),
+        (
+            "Carly Rae Jepsen feat. Rufus Wainwright",
+            "Song",
+            ["Rufus Wainwright", "Carly Rae Jepsen"],
+        ),
         ("A (feat. B) feat. C", "Song (feat. D)", ["B", "C", "A", "D"]),
         ("A · B feat. B", "Song", ["B", "A"]),
         ("Radiohead", "Creep", ["Radiohead"]),

@@ -33,8 +33,17 @@ def scenario(tag: str, round_no: int) -> tuple[list[Scrobble], tuple[int, int, i
     shared, guest, other = f"{tag} Shared", f"{tag} Guest", f"{tag} Other"
     spellings = {
         0: [shared, f"{shared} ", f"  {shared}"],
-        1: [f"{shared} feat. {guest}", f"{shared} (feat. {guest})", f"{shared} · {guest}", f"{shared} [feat. {guest}]"],
-        2: [f"{shared} feat. {guest} & {other}", f"{shared} (feat. {guest}, {other})", f"{shared} · {guest} · {other}"],
+        1: [
+            f"{shared} feat. {guest}",
+            f"{shared} (feat. {guest})",
+            f"{shared} · {guest}",
+            f"{shared} [feat. {guest}]",
+        ],
+        2: [
+            f"{shared} feat. {guest} & {other}",
+            f"{shared} (feat. {guest}, {other})",
+            f"{shared} · {guest} · {other}",
+        ],
     }
     records, releases, tracks = [], {f"{tag} Album"}, set()
     for song in range(8):
@@ -67,6 +76,7 @@ def race(url: str, records: list[Scrobble], seed: int) -> list[BaseException]:
                 work()
             except BaseException as exc:  # noqa: BLE001 - reported by the test
                 errors.append(exc)
+
         return run
 
     def bulk(order: list[Scrobble]) -> Callable[[], None]:
@@ -74,13 +84,20 @@ def race(url: str, records: list[Scrobble], seed: int) -> list[BaseException]:
             with helpers.pool_for(url, 1) as pool:
                 result = resolve_keys(pool, order, musicbrainz=OFF, settings=SETTINGS)
                 assert not result.failed, result.failed
+
         return work
 
     def submitter(order: list[Scrobble], offset: int) -> Callable[[], None]:
         def work() -> None:
             with psycopg.connect(url, autocommit=True) as conn:
                 for i, record in enumerate(order):
-                    submit_listen(conn, record._replace(listened_at=offset + i), musicbrainz=OFF, settings=SETTINGS)
+                    submit_listen(
+                        conn,
+                        record._replace(listened_at=offset + i),
+                        musicbrainz=OFF,
+                        settings=SETTINGS,
+                    )
+
         return work
 
     threads = [threading.Thread(target=guarded(bulk(orders[i]))) for i in range(BULK_RESOLUTIONS)]
@@ -125,8 +142,9 @@ def run_rounds(db_url: str, conn: psycopg.Connection) -> list[str]:
 def test_racing_resolutions_create_each_entity_once(db_url: str, conn: psycopg.Connection) -> None:
     assert run_rounds(db_url, conn) == []
     # every key got its cache row, every listen its track
-    assert conn.execute("SELECT count(*) FROM listens l LEFT JOIN tracks t ON t.id = l.track_id "
-                        "WHERE t.id IS NULL").fetchone() == (0,)
+    assert conn.execute(
+        "SELECT count(*) FROM listens l LEFT JOIN tracks t ON t.id = l.track_id WHERE t.id IS NULL"
+    ).fetchone() == (0,)
 
 
 def test_the_race_is_real_without_locks(db_url: str, conn: psycopg.Connection, monkeypatch) -> None:

@@ -69,17 +69,32 @@ def records(draw: st.DrawFn) -> Scrobble:
         return Scrobble(**common)
     if style == "lastfm":  # one artist MBID for the whole string, with its mapping
         tag = mbid("artist", artist)
-        return Scrobble(**common, artist_mbids=(tag,), artist_mbid_mappings=((artist, tag),),
-                        recording_mbid=recording, release_mbid=release)
+        return Scrobble(
+            **common,
+            artist_mbids=(tag,),
+            artist_mbid_mappings=((artist, tag),),
+            recording_mbid=recording,
+            release_mbid=release,
+        )
     names = (base,) if base == guest or draw(st.booleans()) else (base, guest)
     tagged = tuple((n, mbid("artist", n)) for n in names if n in WITH_MBID)
     if style == "listenbrainz":
-        return Scrobble(**common, artist_names=names, artist_mbids=tuple(m for _, m in tagged),
-                        artist_mbid_mappings=tagged, recording_mbid=recording, release_mbid=release)
+        return Scrobble(
+            **common,
+            artist_names=names,
+            artist_mbids=tuple(m for _, m in tagged),
+            artist_mbid_mappings=tagged,
+            recording_mbid=recording,
+            release_mbid=release,
+        )
     koito = KoitoListen(
         KoitoEntity(recording, _alias(track), duration_s=common["duration_s"]),
-        KoitoEntity(release, _alias(album or track), image_url="https://img/" + (album or track),
-                    various_artists=album == "Best Of"),
+        KoitoEntity(
+            release,
+            _alias(album or track),
+            image_url="https://img/" + (album or track),
+            various_artists=album == "Best Of",
+        ),
         tuple(KoitoEntity(mbid("artist", n) if n in WITH_MBID else None, _alias(n)) for n in names),
     )
     return Scrobble(**common, koito=koito)
@@ -108,11 +123,18 @@ def in_bulk(url: str, batch: Sequence[Scrobble], musicbrainz: MusicBrainz) -> di
 def assert_same(expected: dict, got: dict) -> None:
     for part in expected:
         missing, extra = expected[part] - got[part], got[part] - expected[part]
-        assert not missing and not extra, f"{part}: only one by one {dict(missing)}; only in bulk {dict(extra)}"
+        assert not missing and not extra, (
+            f"{part}: only one by one {dict(missing)}; only in bulk {dict(extra)}"
+        )
 
 
-def compare(pg_server, template_db: str, batch: Sequence[Scrobble], musicbrainz: MusicBrainz) -> None:
-    with helpers.fresh_database(pg_server, template_db) as a, helpers.fresh_database(pg_server, template_db) as b:
+def compare(
+    pg_server, template_db: str, batch: Sequence[Scrobble], musicbrainz: MusicBrainz
+) -> None:
+    with (
+        helpers.fresh_database(pg_server, template_db) as a,
+        helpers.fresh_database(pg_server, template_db) as b,
+    ):
         assert_same(one_by_one(a, batch, musicbrainz), in_bulk(b, batch, musicbrainz))
 
 
@@ -123,25 +145,306 @@ NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 # Found by this test: two artists named Alpha, one with an MBID, linked to one release (the
 # comparison itself failed to sort them).
-TWO_ALPHAS = [Scrobble(listened_at=1700000021, artist='Gamma', track='song', album='', artist_names=(), artist_mbids=('142696c0-c8c3-58e7-9a19-7d8e43b7e34e',), artist_mbid_mappings=(('Gamma', '142696c0-c8c3-58e7-9a19-7d8e43b7e34e'),), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=0, client='', position='', koito=None),
-Scrobble(listened_at=1700000002, artist='Δέλτα (feat. Alpha)', track='Theme', album='Album', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=0, client='web', position='', koito=None),
-Scrobble(listened_at=1700000031, artist='alpha feat. alpha', track='Outro (feat. Beta)', album='Best Of', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=0, client='', position='', koito=KoitoListen(track=KoitoEntity(mbid='9bebc047-2f34-5680-8f0d-9e83a7bc6318', aliases=(KoitoAlias(alias='Outro (feat. Beta)', source='Canonical', is_primary=True),), image_url='', various_artists=False, duration_s=0), album=KoitoEntity(mbid='e294a4fb-01f1-587c-b6c9-a61dfb77b477', aliases=(KoitoAlias(alias='Best Of', source='Canonical', is_primary=True),), image_url='https://img/Best Of', various_artists=True, duration_s=0), artists=(KoitoEntity(mbid=None, aliases=(KoitoAlias(alias='alpha', source='Canonical', is_primary=True),), image_url='', various_artists=False, duration_s=0),))),
-Scrobble(listened_at=1700000011, artist='Alpha & Gamma', track='Song', album='Best Of', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=120, client='', position='', koito=None),
-Scrobble(listened_at=1700000037, artist='Gamma feat. Alpha', track='song', album='', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=0, client='web', position='', koito=KoitoListen(track=KoitoEntity(mbid=None, aliases=(KoitoAlias(alias='song', source='Canonical', is_primary=True),), image_url='', various_artists=False, duration_s=0), album=KoitoEntity(mbid=None, aliases=(KoitoAlias(alias='song', source='Canonical', is_primary=True),), image_url='https://img/song', various_artists=False, duration_s=0), artists=(KoitoEntity(mbid=None, aliases=(KoitoAlias(alias='Gamma', source='Canonical', is_primary=True),), image_url='', various_artists=False, duration_s=0),))),
-Scrobble(listened_at=1700000021, artist='Zeta Zeta · Brandon', track='song', album='', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=200, client='', position='', koito=None),
-Scrobble(listened_at=1700000023, artist='Gamma', track='Theme', album='Best Of', artist_names=(), artist_mbids=('142696c0-c8c3-58e7-9a19-7d8e43b7e34e',), artist_mbid_mappings=(('Gamma', '142696c0-c8c3-58e7-9a19-7d8e43b7e34e'),), recording_mbid='bd6287b9-2205-5ec1-819e-9742d9daa7cd', release_mbid='0bfd6b8b-dced-5219-a28e-739b087699ff', release_group_mbid=None, duration_s=120, client='', position='', koito=None),
-Scrobble(listened_at=1700000015, artist='Alpha & Alpha', track='song', album='album', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=0, client='web', position='', koito=KoitoListen(track=KoitoEntity(mbid='486ab258-5e41-5c7c-90b0-3ea8c34cff88', aliases=(KoitoAlias(alias='song', source='Canonical', is_primary=True),), image_url='', various_artists=False, duration_s=0), album=KoitoEntity(mbid='e08f15d7-7b44-57fc-a7c7-8d498866cd45', aliases=(KoitoAlias(alias='album', source='Canonical', is_primary=True),), image_url='https://img/album', various_artists=False, duration_s=0), artists=(KoitoEntity(mbid='3663bea1-fcbb-588c-b749-713ade872e9d', aliases=(KoitoAlias(alias='Alpha', source='Canonical', is_primary=True),), image_url='', various_artists=False, duration_s=0),))),
-Scrobble(listened_at=1700000030, artist='alpha & Δέλτα', track='Theme', album='Album', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=200, client='web', position='', koito=None),
-Scrobble(listened_at=1700000037, artist='alpha & alpha', track='Outro (feat. Beta)', album='Best Of', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=0, client='web', position='', koito=None),
-Scrobble(listened_at=1700000025, artist='Δέλτα feat. Δέλτα', track='song', album='Best Of', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=200, client='web', position='', koito=None),
-Scrobble(listened_at=1700000034, artist='alpha (feat. Brandon)', track='Theme', album='Album', artist_names=(), artist_mbids=('42577af3-96fb-50f5-b7d4-9e3a8ba18ac5',), artist_mbid_mappings=(('alpha (feat. Brandon)', '42577af3-96fb-50f5-b7d4-9e3a8ba18ac5'),), recording_mbid=None, release_mbid='16032775-31e0-5f69-974b-d6f2da9ad43d', release_group_mbid=None, duration_s=120, client='', position='', koito=None),
-Scrobble(listened_at=1700000036, artist='Δέλτα feat. Alpha', track='Theme', album='Album', artist_names=('Δέλτα', 'Alpha'), artist_mbids=('4d2d8ab4-69cc-53f4-8031-ef85fe950d33', '3663bea1-fcbb-588c-b749-713ade872e9d'), artist_mbid_mappings=(('Δέλτα', '4d2d8ab4-69cc-53f4-8031-ef85fe950d33'), ('Alpha', '3663bea1-fcbb-588c-b749-713ade872e9d')), recording_mbid=None, release_mbid='e146af15-fcba-5afb-a84e-aa25de90d6c2', release_group_mbid=None, duration_s=120, client='web', position='', koito=None)]
+TWO_ALPHAS = [
+    Scrobble(
+        listened_at=1700000021,
+        artist="Gamma",
+        track="song",
+        album="",
+        artist_names=(),
+        artist_mbids=("142696c0-c8c3-58e7-9a19-7d8e43b7e34e",),
+        artist_mbid_mappings=(("Gamma", "142696c0-c8c3-58e7-9a19-7d8e43b7e34e"),),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=0,
+        client="",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000002,
+        artist="Δέλτα (feat. Alpha)",
+        track="Theme",
+        album="Album",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=0,
+        client="web",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000031,
+        artist="alpha feat. alpha",
+        track="Outro (feat. Beta)",
+        album="Best Of",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=0,
+        client="",
+        position="",
+        koito=KoitoListen(
+            track=KoitoEntity(
+                mbid="9bebc047-2f34-5680-8f0d-9e83a7bc6318",
+                aliases=(
+                    KoitoAlias(alias="Outro (feat. Beta)", source="Canonical", is_primary=True),
+                ),
+                image_url="",
+                various_artists=False,
+                duration_s=0,
+            ),
+            album=KoitoEntity(
+                mbid="e294a4fb-01f1-587c-b6c9-a61dfb77b477",
+                aliases=(KoitoAlias(alias="Best Of", source="Canonical", is_primary=True),),
+                image_url="https://img/Best Of",
+                various_artists=True,
+                duration_s=0,
+            ),
+            artists=(
+                KoitoEntity(
+                    mbid=None,
+                    aliases=(KoitoAlias(alias="alpha", source="Canonical", is_primary=True),),
+                    image_url="",
+                    various_artists=False,
+                    duration_s=0,
+                ),
+            ),
+        ),
+    ),
+    Scrobble(
+        listened_at=1700000011,
+        artist="Alpha & Gamma",
+        track="Song",
+        album="Best Of",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=120,
+        client="",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000037,
+        artist="Gamma feat. Alpha",
+        track="song",
+        album="",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=0,
+        client="web",
+        position="",
+        koito=KoitoListen(
+            track=KoitoEntity(
+                mbid=None,
+                aliases=(KoitoAlias(alias="song", source="Canonical", is_primary=True),),
+                image_url="",
+                various_artists=False,
+                duration_s=0,
+            ),
+            album=KoitoEntity(
+                mbid=None,
+                aliases=(KoitoAlias(alias="song", source="Canonical", is_primary=True),),
+                image_url="https://img/song",
+                various_artists=False,
+                duration_s=0,
+            ),
+            artists=(
+                KoitoEntity(
+                    mbid=None,
+                    aliases=(KoitoAlias(alias="Gamma", source="Canonical", is_primary=True),),
+                    image_url="",
+                    various_artists=False,
+                    duration_s=0,
+                ),
+            ),
+        ),
+    ),
+    Scrobble(
+        listened_at=1700000021,
+        artist="Zeta Zeta · Brandon",
+        track="song",
+        album="",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=200,
+        client="",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000023,
+        artist="Gamma",
+        track="Theme",
+        album="Best Of",
+        artist_names=(),
+        artist_mbids=("142696c0-c8c3-58e7-9a19-7d8e43b7e34e",),
+        artist_mbid_mappings=(("Gamma", "142696c0-c8c3-58e7-9a19-7d8e43b7e34e"),),
+        recording_mbid="bd6287b9-2205-5ec1-819e-9742d9daa7cd",
+        release_mbid="0bfd6b8b-dced-5219-a28e-739b087699ff",
+        release_group_mbid=None,
+        duration_s=120,
+        client="",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000015,
+        artist="Alpha & Alpha",
+        track="song",
+        album="album",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=0,
+        client="web",
+        position="",
+        koito=KoitoListen(
+            track=KoitoEntity(
+                mbid="486ab258-5e41-5c7c-90b0-3ea8c34cff88",
+                aliases=(KoitoAlias(alias="song", source="Canonical", is_primary=True),),
+                image_url="",
+                various_artists=False,
+                duration_s=0,
+            ),
+            album=KoitoEntity(
+                mbid="e08f15d7-7b44-57fc-a7c7-8d498866cd45",
+                aliases=(KoitoAlias(alias="album", source="Canonical", is_primary=True),),
+                image_url="https://img/album",
+                various_artists=False,
+                duration_s=0,
+            ),
+            artists=(
+                KoitoEntity(
+                    mbid="3663bea1-fcbb-588c-b749-713ade872e9d",
+                    aliases=(KoitoAlias(alias="Alpha", source="Canonical", is_primary=True),),
+                    image_url="",
+                    various_artists=False,
+                    duration_s=0,
+                ),
+            ),
+        ),
+    ),
+    Scrobble(
+        listened_at=1700000030,
+        artist="alpha & Δέλτα",
+        track="Theme",
+        album="Album",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=200,
+        client="web",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000037,
+        artist="alpha & alpha",
+        track="Outro (feat. Beta)",
+        album="Best Of",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=0,
+        client="web",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000025,
+        artist="Δέλτα feat. Δέλτα",
+        track="song",
+        album="Best Of",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=200,
+        client="web",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000034,
+        artist="alpha (feat. Brandon)",
+        track="Theme",
+        album="Album",
+        artist_names=(),
+        artist_mbids=("42577af3-96fb-50f5-b7d4-9e3a8ba18ac5",),
+        artist_mbid_mappings=(("alpha (feat. Brandon)", "42577af3-96fb-50f5-b7d4-9e3a8ba18ac5"),),
+        recording_mbid=None,
+        release_mbid="16032775-31e0-5f69-974b-d6f2da9ad43d",
+        release_group_mbid=None,
+        duration_s=120,
+        client="",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000036,
+        artist="Δέλτα feat. Alpha",
+        track="Theme",
+        album="Album",
+        artist_names=("Δέλτα", "Alpha"),
+        artist_mbids=(
+            "4d2d8ab4-69cc-53f4-8031-ef85fe950d33",
+            "3663bea1-fcbb-588c-b749-713ade872e9d",
+        ),
+        artist_mbid_mappings=(
+            ("Δέλτα", "4d2d8ab4-69cc-53f4-8031-ef85fe950d33"),
+            ("Alpha", "3663bea1-fcbb-588c-b749-713ade872e9d"),
+        ),
+        recording_mbid=None,
+        release_mbid="e146af15-fcba-5afb-a84e-aa25de90d6c2",
+        release_group_mbid=None,
+        duration_s=120,
+        client="web",
+        position="",
+        koito=None,
+    ),
+]
 
 
-@settings(max_examples=30, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=30, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(batch=st.lists(records(), min_size=1, max_size=25))
 @example(batch=TWO_ALPHAS)
-def test_bulk_equals_one_by_one_musicbrainz_off(pg_server, template_db, batch: list[Scrobble]) -> None:
+def test_bulk_equals_one_by_one_musicbrainz_off(
+    pg_server, template_db, batch: list[Scrobble]
+) -> None:
     compare(pg_server, template_db, batch, OFF)
 
 
@@ -150,30 +453,106 @@ def register(fake: FakeMusicBrainz) -> None:
     strings = {form.format(b=b, g=g) for form in FORMS for b in NAMES for g in NAMES}
     for i, name in enumerate(sorted(strings | set(NAMES))):
         if i % 2 == 0:
-            fake.add_artist(mbid("artist", name), name, [MbAlias(name.upper(), locale="en", primary=True)])
+            fake.add_artist(
+                mbid("artist", name), name, [MbAlias(name.upper(), locale="en", primary=True)]
+            )
     for i, (album, artist) in enumerate((a, s) for a in ALBUMS if a for s in sorted(strings)):
         if i % 2 == 0:
             fake.add_release(mbid("release", album, artist), album.title(), [MbCredit(artist)])
-    for i, (track, album, artist) in enumerate((t, a, s) for t in TITLES for a in ALBUMS for s in sorted(strings)):
+    for i, (track, album, artist) in enumerate(
+        (t, a, s) for t in TITLES for a in ALBUMS for s in sorted(strings)
+    ):
         if i % 3:
-            fake.add_recording(mbid("recording", track, album, artist), track.upper(), 1000 * (100 + i % 7))
+            fake.add_recording(
+                mbid("recording", track, album, artist), track.upper(), 1000 * (100 + i % 7)
+            )
 
 
 # Found by this test: the first key of a track has no MBID, a later key brings one; one by one,
 # that later key's miss fills the length from MusicBrainz, so the bulk path must too.
-LATER_MBID_FILLS_LENGTH = [Scrobble(listened_at=1700000024, artist='Zeta Zeta · Zeta Zeta', track='Intro', album='album', artist_names=('Zeta Zeta',), artist_mbids=(), artist_mbid_mappings=(), recording_mbid='fd1c8a5d-0ffe-59e6-b578-918680476514', release_mbid='efa40125-7eea-5b55-8eea-c83a0f2f0a37', release_group_mbid=None, duration_s=0, client='web', position='', koito=None),
- Scrobble(listened_at=1700000019, artist='Brandon & Beta', track='Outro (feat. Beta)', album='Best Of', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=0, client='', position='', koito=None),
- Scrobble(listened_at=1700000022, artist='Beta', track='Outro (feat. Beta)', album='Best Of', artist_names=('Beta',), artist_mbids=('6d5ef8d4-daf5-5076-9d45-0521d7f3f36b',), artist_mbid_mappings=(('Beta', '6d5ef8d4-daf5-5076-9d45-0521d7f3f36b'),), recording_mbid='423fb201-c67e-5e39-9d97-ff67c27f7ca8', release_mbid='03edd931-5d08-5201-98fe-158303330c3d', release_group_mbid=None, duration_s=0, client='', position='', koito=None),
- Scrobble(listened_at=1700000014, artist='alpha & alpha', track='Song', album='Album', artist_names=(), artist_mbids=(), artist_mbid_mappings=(), recording_mbid=None, release_mbid=None, release_group_mbid=None, duration_s=0, client='web', position='', koito=None)]
+LATER_MBID_FILLS_LENGTH = [
+    Scrobble(
+        listened_at=1700000024,
+        artist="Zeta Zeta · Zeta Zeta",
+        track="Intro",
+        album="album",
+        artist_names=("Zeta Zeta",),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid="fd1c8a5d-0ffe-59e6-b578-918680476514",
+        release_mbid="efa40125-7eea-5b55-8eea-c83a0f2f0a37",
+        release_group_mbid=None,
+        duration_s=0,
+        client="web",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000019,
+        artist="Brandon & Beta",
+        track="Outro (feat. Beta)",
+        album="Best Of",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=0,
+        client="",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000022,
+        artist="Beta",
+        track="Outro (feat. Beta)",
+        album="Best Of",
+        artist_names=("Beta",),
+        artist_mbids=("6d5ef8d4-daf5-5076-9d45-0521d7f3f36b",),
+        artist_mbid_mappings=(("Beta", "6d5ef8d4-daf5-5076-9d45-0521d7f3f36b"),),
+        recording_mbid="423fb201-c67e-5e39-9d97-ff67c27f7ca8",
+        release_mbid="03edd931-5d08-5201-98fe-158303330c3d",
+        release_group_mbid=None,
+        duration_s=0,
+        client="",
+        position="",
+        koito=None,
+    ),
+    Scrobble(
+        listened_at=1700000014,
+        artist="alpha & alpha",
+        track="Song",
+        album="Album",
+        artist_names=(),
+        artist_mbids=(),
+        artist_mbid_mappings=(),
+        recording_mbid=None,
+        release_mbid=None,
+        release_group_mbid=None,
+        duration_s=0,
+        client="web",
+        position="",
+        koito=None,
+    ),
+]
 
 
-@settings(max_examples=10, deadline=None, phases=NO_SHRINK,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=10,
+    deadline=None,
+    phases=NO_SHRINK,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(batch=st.lists(records(), min_size=1, max_size=15))
 @example(batch=LATER_MBID_FILLS_LENGTH)
-def test_bulk_equals_one_by_one_musicbrainz_on(pg_server, template_db, fake_musicbrainz, batch) -> None:
+def test_bulk_equals_one_by_one_musicbrainz_on(
+    pg_server, template_db, fake_musicbrainz, batch
+) -> None:
     if not getattr(fake_musicbrainz, "_registered", False):  # the fixture outlives examples
         register(fake_musicbrainz)
         fake_musicbrainz._registered = True  # type: ignore[attr-defined]
-    client = HttpMusicBrainz(fake_musicbrainz.url, rate_limit_per_s=1000.0, timeout_s=2.0, max_retries=0)
+    client = HttpMusicBrainz(
+        fake_musicbrainz.url, rate_limit_per_s=1000.0, timeout_s=2.0, max_retries=0
+    )
     compare(pg_server, template_db, batch, client)

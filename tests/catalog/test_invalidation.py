@@ -123,7 +123,9 @@ def test_merge_tracks_drops_rows_of_the_merged_track(conn, seeded) -> None:
         ("DELETE FROM tracks WHERE id = %(S3)s", "S3"),
     ],
 )
-def test_deletes_drop_every_row_that_named_the_entity(conn, seeded, statement: str, key: str) -> None:
+def test_deletes_drop_every_row_that_named_the_entity(
+    conn, seeded, statement: str, key: str
+) -> None:
     conn.execute(statement, seeded)
     helpers.clean_orphans(conn)
     gone = {"B": [B_S2_Y, AB_S3_X], "X": [A_S1_X, AB_S3_X], "S3": [AB_S3_X]}[key]
@@ -159,7 +161,9 @@ def test_moving_a_track_to_another_release_drops_its_rows(conn, seeded) -> None:
 
 
 def test_unlinking_an_artist_from_a_release_drops_its_rows(conn, seeded) -> None:
-    conn.execute("DELETE FROM artist_releases WHERE release_id = %(X)s AND artist_id = %(A)s", seeded)
+    conn.execute(
+        "DELETE FROM artist_releases WHERE release_id = %(X)s AND artist_id = %(A)s", seeded
+    )
     assert cached(conn, A_S1_X) is None and cached(conn, AB_S3_X) is None
     assert_no_stale_rows(conn, RECORDS)
     assert_next_submit_is_right(conn, RECORDS)
@@ -223,7 +227,9 @@ def test_an_mbid_that_gains_an_entity_drops_keys_that_had_to_use_names(conn, how
         conn.execute("UPDATE artists SET musicbrainz_id = %s WHERE id = %s", (M1, other.artist_id))
         expected = other.artist_id
     else:  # a Koito import creates an artist carrying M1
-        made = submit(conn, koito_scrobble([entity("Someone Else", M1)], entity("Al"), entity("T"), at=2))
+        made = submit(
+            conn, koito_scrobble([entity("Someone Else", M1)], entity("Al"), entity("T"), at=2)
+        )
         expected = made.artist_id
     assert cached(conn, by_names) is None
     again = submit(conn, by_names._replace(listened_at=3))
@@ -237,14 +243,20 @@ def test_our_own_imports_invalidate_nothing(db_url: str, conn) -> None:
         scrobble("A", "S5", "X"),  # a new track on an existing release
         scrobble("C feat. A", "S6", "X"),  # a new artist linked to an existing release
         scrobble("B · D", "S3", "Y"),  # a new artist
-        scrobble("E", "S7", "Z", recording_mbid=M1, artist_mbid_mappings=(("E", M2),)),  # with MBIDs
+        scrobble(
+            "E", "S7", "Z", recording_mbid=M1, artist_mbid_mappings=(("E", M2),)
+        ),  # with MBIDs
     ]
     with helpers.pool_for(db_url) as pool:
         resolve_keys(pool, first, musicbrainz=OFF, settings=SETTINGS)
-        before = conn.execute("SELECT lookup_key, track_id FROM koito_import.track_lookup ORDER BY 1").fetchall()
+        before = conn.execute(
+            "SELECT lookup_key, track_id FROM koito_import.track_lookup ORDER BY 1"
+        ).fetchall()
         resolve_keys(pool, second, musicbrainz=OFF, settings=SETTINGS)
     conn.execute("UPDATE tracks SET duration = 99 WHERE duration = 0")
-    after = conn.execute("SELECT lookup_key, track_id FROM koito_import.track_lookup ORDER BY 1").fetchall()
+    after = conn.execute(
+        "SELECT lookup_key, track_id FROM koito_import.track_lookup ORDER BY 1"
+    ).fetchall()
     assert set(before) <= set(after) and len(after) == len(first) + len(second)
 
 
@@ -274,7 +286,9 @@ def test_rows_pin_their_artists_and_releases_until_commit(db_url: str, conn) -> 
         cache.write_rows(late, [row])
 
 
-def test_a_bulk_resolution_whose_existing_track_is_deleted_meanwhile_resolves_again(db_url: str, conn) -> None:
+def test_a_bulk_resolution_whose_existing_track_is_deleted_meanwhile_resolves_again(
+    db_url: str, conn
+) -> None:
     """The bulk path writes cache rows without per-row foreign-key checks (superuser), so its pin
     must cover tracks: a track Koito deleted after the resolution read it may not get a row."""
     made = submit(conn, A_S1_X)

@@ -13,18 +13,25 @@ M2 = "0a1b2c3d-0000-4000-8000-000000000002"
 
 
 def test_plain_key_is_readable_and_exact() -> None:
-    assert lookup_key(scrobble("Radiohead", "Creep", "Pablo Honey")) == "s\x1fRadiohead\x1fCreep\x1fPablo Honey"
+    assert (
+        lookup_key(scrobble("Radiohead", "Creep", "Pablo Honey"))
+        == "s\x1fRadiohead\x1fCreep\x1fPablo Honey"
+    )
 
 
 def test_listen_details_do_not_change_the_key() -> None:
-    a = Scrobble(1, "Radiohead", "Creep", "Pablo Honey", duration_s=238, client="x", position="record 1")
+    a = Scrobble(
+        1, "Radiohead", "Creep", "Pablo Honey", duration_s=238, client="x", position="record 1"
+    )
     b = Scrobble(2, "Radiohead", "Creep", "Pablo Honey")
     assert lookup_key(a) == lookup_key(b)
 
 
 VARIANTS = [
     scrobble("Radiohead", "Creep", "Pablo Honey"),
-    scrobble("radiohead", "Creep", "Pablo Honey"),  # case: Koito keeps these apart (PR #234 did not)
+    scrobble(
+        "radiohead", "Creep", "Pablo Honey"
+    ),  # case: Koito keeps these apart (PR #234 did not)
     scrobble("Radiohead ", "Creep", "Pablo Honey"),
     scrobble("Radiohead", "creep", "Pablo Honey"),
     scrobble("Radiohead", "Creep", "pablo honey"),
@@ -72,9 +79,17 @@ def test_koito_key_uses_what_the_koito_importer_matches_on() -> None:
     base = koito_scrobble([entity("A"), entity("B")], entity("Album"), entity("Song"))
     # other aliases, images, duration and the listen do not change what the importer finds
     same = Scrobble(
-        5, "ignored", "ignored", "ignored", client="c",
+        5,
+        "ignored",
+        "ignored",
+        "ignored",
+        client="c",
         koito=KoitoListen(
-            KoitoEntity(None, (KoitoAlias("Song", "Canonical", True), KoitoAlias("S", "Import", False)), duration_s=9),
+            KoitoEntity(
+                None,
+                (KoitoAlias("Song", "Canonical", True), KoitoAlias("S", "Import", False)),
+                duration_s=9,
+            ),
             KoitoEntity(None, (KoitoAlias("Album", "Canonical", True),), image_url="http://x"),
             (entity("A"), entity("B")),
         ),
@@ -90,12 +105,21 @@ def test_koito_key_uses_what_the_koito_importer_matches_on() -> None:
     [
         (scrobble("A", "B"), []),
         (
-            scrobble("A", "B", artist_mbids=(M2,), artist_mbid_mappings=(("A", M1),), recording_mbid=M1,
-                     release_mbid=M2, release_group_mbid="0a1b2c3d-0000-4000-8000-000000000009"),
+            scrobble(
+                "A",
+                "B",
+                artist_mbids=(M2,),
+                artist_mbid_mappings=(("A", M1),),
+                recording_mbid=M1,
+                release_mbid=M2,
+                release_group_mbid="0a1b2c3d-0000-4000-8000-000000000009",
+            ),
             [M1, M2],
         ),
         (koito_scrobble([entity("A", M2)], entity("X"), entity("Y", M1)), [M1, M2]),
     ],
 )
-def test_lookup_mbids_are_the_mbids_a_resolution_looks_up(record: Scrobble, mbids: list[str]) -> None:
+def test_lookup_mbids_are_the_mbids_a_resolution_looks_up(
+    record: Scrobble, mbids: list[str]
+) -> None:
     assert lookup_mbids(record) == mbids

@@ -18,10 +18,14 @@ def _cached(url: str) -> int:
         return conn.execute("SELECT count(*) FROM koito_import.track_lookup").fetchone()[0]
 
 
-def test_changing_artist_separators_empties_the_cache_and_the_next_listen_resolves_anew(db_url, test_settings):
+def test_changing_artist_separators_empties_the_cache_and_the_next_listen_resolves_anew(
+    db_url, test_settings
+):
     record = Scrobble(1700000000, "Alpha / Beta", "Song", "Album")
     with psycopg.connect(db_url, autocommit=True) as conn:
-        first = submit_listen(conn, record, musicbrainz=DisabledMusicBrainz(), settings=test_settings)
+        first = submit_listen(
+            conn, record, musicbrainz=DisabledMusicBrainz(), settings=test_settings
+        )
     assert _cached(db_url) == 1
 
     prepare_database(db_url, test_settings)  # same settings: the cache stays
@@ -32,7 +36,10 @@ def test_changing_artist_separators_empties_the_cache_and_the_next_listen_resolv
     assert _cached(db_url) == 0
     with psycopg.connect(db_url, autocommit=True) as conn:
         second = submit_listen(
-            conn, record._replace(listened_at=1700000300), musicbrainz=DisabledMusicBrainz(), settings=split
+            conn,
+            record._replace(listened_at=1700000300),
+            musicbrainz=DisabledMusicBrainz(),
+            settings=split,
         )
         names = sorted(r[0] for r in conn.execute("SELECT name FROM artists_with_name"))
     assert not second.cache_hit
@@ -42,17 +49,27 @@ def test_changing_artist_separators_empties_the_cache_and_the_next_listen_resolv
 
 def test_turning_musicbrainz_on_empties_the_cache(db_url, test_settings):
     with psycopg.connect(db_url, autocommit=True) as conn:
-        submit_listen(conn, Scrobble(1700000000, "Alpha", "Song"), musicbrainz=DisabledMusicBrainz(),
-                      settings=test_settings)
-    flipped = dataclasses.replace(test_settings, disable_musicbrainz=not test_settings.disable_musicbrainz)
+        submit_listen(
+            conn,
+            Scrobble(1700000000, "Alpha", "Song"),
+            musicbrainz=DisabledMusicBrainz(),
+            settings=test_settings,
+        )
+    flipped = dataclasses.replace(
+        test_settings, disable_musicbrainz=not test_settings.disable_musicbrainz
+    )
     prepare_database(db_url, flipped)
     assert _cached(db_url) == 0
 
 
 def test_a_new_version_of_the_rules_empties_the_cache(db_url, test_settings, monkeypatch):
     with psycopg.connect(db_url, autocommit=True) as conn:
-        submit_listen(conn, Scrobble(1700000000, "Alpha", "Song"), musicbrainz=DisabledMusicBrainz(),
-                      settings=test_settings)
+        submit_listen(
+            conn,
+            Scrobble(1700000000, "Alpha", "Song"),
+            musicbrainz=DisabledMusicBrainz(),
+            settings=test_settings,
+        )
     prepare_database(db_url, test_settings)
     assert _cached(db_url) == 1  # same rules: the cache stays
     monkeypatch.setattr(cache, "RULES_VERSION", cache.RULES_VERSION + 1)

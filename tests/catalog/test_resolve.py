@@ -23,8 +23,17 @@ def workload(n: int, offset: int = 0) -> list[Scrobble]:
             artist += f" feat. Guest {i % 3}"
         album = "" if i % 9 == 0 else f"Album {i % 4}"
         if i % 6 == 2:  # LastFM-like: an artist MBID with its mapping, a recording MBID
-            out.append(scrobble(artist, f"Song {i}", album, at=i, artist_mbids=(M.format(i % 7),),
-                                artist_mbid_mappings=((artist, M.format(i % 7)),), recording_mbid=M.format(1000 + i)))
+            out.append(
+                scrobble(
+                    artist,
+                    f"Song {i}",
+                    album,
+                    at=i,
+                    artist_mbids=(M.format(i % 7),),
+                    artist_mbid_mappings=((artist, M.format(i % 7)),),
+                    recording_mbid=M.format(1000 + i),
+                )
+            )
         else:
             out.append(scrobble(artist, f"Song {i}", album, at=i, duration_s=i % 3 * 100))
     return out
@@ -45,8 +54,12 @@ def test_new_keys_are_created_counted_and_cached(db_url: str, conn) -> None:
     assert (result.artists_created, result.albums_created, result.tracks_created) == counts(conn)
     assert set(result.ids) == {lookup_key(r) for r in records}
     rows = dict(
-        ((k, (a, al, t)) for k, a, al, t in conn.execute(
-            "SELECT lookup_key, artist_id, album_id, track_id FROM koito_import.track_lookup"))
+        (
+            (k, (a, al, t))
+            for k, a, al, t in conn.execute(
+                "SELECT lookup_key, artist_id, album_id, track_id FROM koito_import.track_lookup"
+            )
+        )
     )
     assert rows == result.ids
     # the ids are real and consistent: the track is on the release, credited to the artist
@@ -58,7 +71,10 @@ def test_new_keys_are_created_counted_and_cached(db_url: str, conn) -> None:
 
 def test_statements_do_not_grow_with_the_number_of_keys(pg_server, template_db) -> None:
     def logged(records: list[Scrobble]) -> list[str]:
-        with helpers.fresh_database(pg_server, template_db) as url, helpers.counting_pool(url, 1) as pool:
+        with (
+            helpers.fresh_database(pg_server, template_db) as url,
+            helpers.counting_pool(url, 1) as pool,
+        ):
             result = resolve_keys(pool, records, musicbrainz=OFF, settings=SETTINGS)
             assert not result.failed and result.live_queries == 0
             assert result.batches_resolved_per_key == 0
@@ -102,7 +118,12 @@ def test_empty_input_touches_nothing(db_url: str) -> None:
 
 def test_unusable_records_fail_alone_with_a_reason(db_url: str) -> None:
     good = scrobble("Fine", "Song")
-    bad = [scrobble("  ", "Song"), scrobble("A", ""), scrobble("(feat. )", "Song"), scrobble("A\x00", "B")]
+    bad = [
+        scrobble("  ", "Song"),
+        scrobble("A", ""),
+        scrobble("(feat. )", "Song"),
+        scrobble("A\x00", "B"),
+    ]
     with helpers.pool_for(db_url) as pool:
         result = resolve_keys(pool, [*bad, good], musicbrainz=OFF, settings=SETTINGS)
     assert set(result.ids) == {lookup_key(good)}
@@ -150,25 +171,39 @@ def test_keys_whose_entities_vanished_are_resolved_again(db_url: str, conn) -> N
         artist, album, track = second.ids[lookup_key(record)]
         assert conn.execute(
             "SELECT 1 FROM tracks t JOIN artist_tracks at ON at.track_id = t.id "
-            "WHERE t.id = %s AND t.release_id = %s AND at.artist_id = %s", (track, album, artist)
+            "WHERE t.id = %s AND t.release_id = %s AND at.artist_id = %s",
+            (track, album, artist),
         ).fetchone()
-    assert conn.execute("SELECT count(*) FROM koito_import.track_lookup").fetchone()[0] == len(records)
+    assert conn.execute("SELECT count(*) FROM koito_import.track_lookup").fetchone()[0] == len(
+        records
+    )
 
 
 def test_koito_records_are_resolved_set_based(pg_server, template_db) -> None:
     def batch(n: int) -> list[Scrobble]:
         return [
             koito_scrobble(
-                [entity(f"Artist {i % 5}", M.format(i % 5) if i % 2 else None), entity(f"Guest {i % 3}")],
+                [
+                    entity(f"Artist {i % 5}", M.format(i % 5) if i % 2 else None),
+                    entity(f"Guest {i % 3}"),
+                ],
                 entity(f"Album {i % 4}", image_url="https://img/x.jpg"),
-                entity(f"Song {i}", M.format(500 + i) if i % 3 else None, f"Song {i} alt", duration_s=100 + i),
+                entity(
+                    f"Song {i}",
+                    M.format(500 + i) if i % 3 else None,
+                    f"Song {i} alt",
+                    duration_s=100 + i,
+                ),
                 at=i,
             )
             for i in range(n)
         ]
 
     def logged(records: list[Scrobble]) -> list[str]:
-        with helpers.fresh_database(pg_server, template_db) as url, helpers.counting_pool(url, 1) as pool:
+        with (
+            helpers.fresh_database(pg_server, template_db) as url,
+            helpers.counting_pool(url, 1) as pool,
+        ):
             result = resolve_keys(pool, records, musicbrainz=OFF, settings=SETTINGS)
             assert not result.failed and result.live_queries == 0
             assert result.batches_resolved_per_key == 0
@@ -179,11 +214,16 @@ def test_koito_records_are_resolved_set_based(pg_server, template_db) -> None:
     assert logged(batch(10)) == logged(batch(200))
 
 
-def test_a_role_that_is_not_superuser_resolves_with_the_foreign_key_checks(pg_server, template_db) -> None:
+def test_a_role_that_is_not_superuser_resolves_with_the_foreign_key_checks(
+    pg_server, template_db
+) -> None:
     """Koito's own database user is usually no superuser: it may not skip per-row checks, and
     resolution must work the same with them."""
     role = f"koito_app_{next(helpers._names)}"
-    with helpers.fresh_database(pg_server, template_db) as url, psycopg.connect(url, autocommit=True) as admin:
+    with (
+        helpers.fresh_database(pg_server, template_db) as url,
+        psycopg.connect(url, autocommit=True) as admin,
+    ):
         admin.execute(f'CREATE ROLE "{role}" LOGIN')
         for schema in ("public", "koito_import"):
             admin.execute(f'GRANT USAGE ON SCHEMA {schema} TO "{role}"')
@@ -215,5 +255,9 @@ def test_a_superuser_writes_links_without_per_row_checks(db_url: str) -> None:
     # Only tables whose skipped triggers are foreign-key checks the pin stands in for: links,
     # aliases and the cache (entity tables keep theirs: their insert triggers invalidate the cache).
     assert {s.split()[2] for s in inside} <= {
-        "artist_releases", "release_aliases", "artist_tracks", "track_aliases", "koito_import.track_lookup"
+        "artist_releases",
+        "release_aliases",
+        "artist_tracks",
+        "track_aliases",
+        "koito_import.track_lookup",
     }

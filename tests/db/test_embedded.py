@@ -34,7 +34,9 @@ def _run_child(data_dir: Path, body: str) -> subprocess.CompletedProcess:
         server.start()
         """
     ) + textwrap.dedent(body)
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
 
 
 def _wait_gone(pid: int, timeout: float = 10) -> bool:
@@ -75,15 +77,20 @@ def test_second_process_reuses_the_running_server_and_the_last_one_stops_it(tmp_
 def test_a_killed_process_does_not_keep_the_server_alive_forever(tmp_path: Path):
     data_dir = tmp_path / "pg"
     child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import time
             from pathlib import Path
             from koito_assets.db.embedded import EmbeddedServer
             EmbeddedServer(Path({str(data_dir)!r})).start()
             print("ready", flush=True)
             time.sleep(60)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert child.stdout.readline().strip() == "ready"
     child.send_signal(signal.SIGKILL)
@@ -106,7 +113,11 @@ def test_server_restarts_after_postgres_itself_crashed(tmp_path: Path):
     os.kill(pid, signal.SIGKILL)  # a stale postmaster.pid stays behind
     assert _wait_gone(pid)
     for proc in psutil.process_iter(["cmdline"]):  # orphaned backends exit on postmaster death
-        if proc.info["cmdline"] and "postgres:" in " ".join(proc.info["cmdline"]) and str(data_dir) in " ".join(proc.info["cmdline"]):
+        if (
+            proc.info["cmdline"]
+            and "postgres:" in " ".join(proc.info["cmdline"])
+            and str(data_dir) in " ".join(proc.info["cmdline"])
+        ):
             proc.wait(10)
     assert (data_dir / "postmaster.pid").exists()
     server._server = None  # this process's handle died with the server

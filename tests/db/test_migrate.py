@@ -23,11 +23,16 @@ def _migrate(url: str):
 def _snapshot(url: str) -> dict[str, list]:
     """Every row of every table in schema public, for before/after comparisons."""
     with psycopg.connect(url) as conn:
-        tables = [r[0] for r in conn.execute(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1"
-        )]
-        return {t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables}
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1"
+            )
+        ]
+        return {
+            t: sorted(map(repr, conn.execute(f'SELECT * FROM "{t}"').fetchall())) for t in tables
+        }
 
 
 def _koito_only(url: str, up_to: int = 5) -> None:
@@ -42,14 +47,17 @@ def _koito_only(url: str, up_to: int = 5) -> None:
             if m.version <= up_to:
                 conn.execute(m.sql)
                 conn.execute(
-                    "INSERT INTO goose_db_version (version_id, is_applied) VALUES (%s, true)", (m.version,)
+                    "INSERT INTO goose_db_version (version_id, is_applied) VALUES (%s, true)",
+                    (m.version,),
                 )
 
 
 def _seed_listening_data(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("INSERT INTO users (username, role, password) VALUES ('Gabe', 'admin', 'x')")
-        conn.execute("INSERT INTO artists (musicbrainz_id) VALUES ('4a2b7c1e-1111-4d4d-8e8e-000000000001')")
+        conn.execute(
+            "INSERT INTO artists (musicbrainz_id) VALUES ('4a2b7c1e-1111-4d4d-8e8e-000000000001')"
+        )
         conn.execute("INSERT INTO artist_aliases VALUES (1, 'Example Band', 'Canonical', true)")
         conn.execute("INSERT INTO releases DEFAULT VALUES")
         conn.execute("INSERT INTO release_aliases VALUES (1, 'Shoreline', 'Canonical', true)")
@@ -115,7 +123,9 @@ def test_older_koito_database_gets_only_the_missing_koito_migrations(empty_db_ur
 def test_newer_goose_version_is_refused_untouched(empty_db_url: str, newer: int):
     _koito_only(empty_db_url)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        conn.execute("INSERT INTO goose_db_version (version_id, is_applied) VALUES (%s, true)", (newer,))
+        conn.execute(
+            "INSERT INTO goose_db_version (version_id, is_applied) VALUES (%s, true)", (newer,)
+        )
     with pytest.raises(MigrationRefused, match=f"goose version {newer} is newer"):
         _migrate(empty_db_url)
     with psycopg.connect(empty_db_url) as conn:
@@ -138,6 +148,8 @@ def test_goose_table_without_koito_tables_is_refused(empty_db_url: str):
             "CREATE TABLE goose_db_version (id serial PRIMARY KEY, version_id bigint NOT NULL, "
             "is_applied boolean NOT NULL, tstamp timestamp DEFAULT now())"
         )
-        conn.execute("INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (5, true)")
+        conn.execute(
+            "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, true), (5, true)"
+        )
     with pytest.raises(MigrationRefused, match="tables .* are missing"):
         _migrate(empty_db_url)

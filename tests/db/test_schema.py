@@ -61,15 +61,27 @@ EXPECTED_COLUMNS: dict[tuple[str, str], tuple[str, bool, str | None]] = {
 IDENTITY_TABLES = {"artists", "releases", "tracks", "users", "api_keys"}
 
 PRIMARY_KEYS = {
-    "artists": ["id"], "artist_aliases": ["artist_id", "alias"], "releases": ["id"],
-    "release_aliases": ["release_id", "alias"], "artist_releases": ["artist_id", "release_id"],
-    "tracks": ["id"], "track_aliases": ["track_id", "alias"],
-    "artist_tracks": ["artist_id", "track_id"], "listens": ["track_id", "listened_at"],
-    "users": ["id"], "api_keys": ["id"], "sessions": ["id"],
+    "artists": ["id"],
+    "artist_aliases": ["artist_id", "alias"],
+    "releases": ["id"],
+    "release_aliases": ["release_id", "alias"],
+    "artist_releases": ["artist_id", "release_id"],
+    "tracks": ["id"],
+    "track_aliases": ["track_id", "alias"],
+    "artist_tracks": ["artist_id", "track_id"],
+    "listens": ["track_id", "listened_at"],
+    "users": ["id"],
+    "api_keys": ["id"],
+    "sessions": ["id"],
 }
 
-UNIQUE = {("artists", "musicbrainz_id"), ("releases", "musicbrainz_id"),
-          ("tracks", "musicbrainz_id"), ("users", "username"), ("api_keys", "key")}
+UNIQUE = {
+    ("artists", "musicbrainz_id"),
+    ("releases", "musicbrainz_id"),
+    ("tracks", "musicbrainz_id"),
+    ("users", "username"),
+    ("api_keys", "key"),
+}
 
 # (table, column) -> (referenced table, delete rule)
 FOREIGN_KEYS = {
@@ -89,7 +101,14 @@ FOREIGN_KEYS = {
 
 VIEWS = {
     "artists_with_name": {"id", "musicbrainz_id", "image", "image_source", "name"},
-    "releases_with_title": {"id", "musicbrainz_id", "image", "various_artists", "image_source", "title"},
+    "releases_with_title": {
+        "id",
+        "musicbrainz_id",
+        "image",
+        "various_artists",
+        "image_source",
+        "title",
+    },
     "tracks_with_title": {"id", "musicbrainz_id", "duration", "release_id", "title"},
 }
 
@@ -127,9 +146,7 @@ def test_primary_unique_and_foreign_keys_match_koito(conn: psycopg.Connection):
         "GROUP BY tc.table_name"
     ).fetchall()
     assert {t: cols for t, cols in pk_rows if t != "goose_db_version"} == PRIMARY_KEYS
-    assert conn.execute(
-        "SELECT 1 FROM pg_constraint WHERE conname = 'listens_pkey'"
-    ).fetchone()
+    assert conn.execute("SELECT 1 FROM pg_constraint WHERE conname = 'listens_pkey'").fetchone()
 
     unique_rows = conn.execute(
         "SELECT tc.table_name, kcu.column_name FROM information_schema.table_constraints tc "
@@ -170,7 +187,8 @@ def test_views_expose_primary_names(conn: psycopg.Connection):
 
 def test_functions_trigger_and_extension(conn: psycopg.Connection):
     functions = {
-        r[0]: r[1] for r in conn.execute(
+        r[0]: r[1]
+        for r in conn.execute(
             "SELECT routine_name, data_type FROM information_schema.routines "
             "WHERE routine_schema = 'public' AND routine_name = ANY(%s)",
             (["delete_orphan_releases", "get_artists_for_release", "get_artists_for_track"],),
@@ -196,11 +214,14 @@ def test_functions_trigger_and_extension(conn: psycopg.Connection):
 def test_orphan_release_trigger_and_artist_json(conn: psycopg.Connection):
     conn.execute("INSERT INTO artists DEFAULT VALUES")  # 1
     conn.execute("INSERT INTO artists DEFAULT VALUES")  # 2
-    conn.execute("INSERT INTO artist_aliases VALUES (1, 'Bee', 'Canonical', true), (2, 'Ay', 'Canonical', true)")
+    conn.execute(
+        "INSERT INTO artist_aliases VALUES (1, 'Bee', 'Canonical', true), (2, 'Ay', 'Canonical', true)"
+    )
     conn.execute("INSERT INTO releases DEFAULT VALUES")
     conn.execute("INSERT INTO artist_releases VALUES (1, 1, true), (2, 1, false)")
     assert conn.execute("SELECT get_artists_for_release(1)").fetchone()[0] == [
-        {"id": 1, "name": "Bee"}, {"id": 2, "name": "Ay"},
+        {"id": 1, "name": "Bee"},
+        {"id": 2, "name": "Ay"},
     ]
     conn.execute("DELETE FROM artist_releases WHERE artist_id = 1")
     assert conn.execute("SELECT count(*) FROM releases").fetchone()[0] == 1

@@ -31,10 +31,14 @@ def sample_scrobbles() -> list[dict]:
     return [
         maloja_scrobble(1700000000, ["Example Band"], "Tide", "Shoreline"),
         maloja_scrobble(1700000300, ["Example Band"], "Undertow", "Shoreline"),
-        maloja_scrobble(1700000600, ["Example Band", "Guest Singer"], "Harbour Lights", "Shoreline"),
+        maloja_scrobble(
+            1700000600, ["Example Band", "Guest Singer"], "Harbour Lights", "Shoreline"
+        ),
         maloja_scrobble(1700000900, ["Sólo Artista"], "Canción", None),
         maloja_scrobble(1700001200, ["Example Band"], "Tide", "Shoreline"),
-        maloja_scrobble(1700001200, ["Example Band"], "Tide", "Shoreline"),  # same second: a duplicate
+        maloja_scrobble(
+            1700001200, ["Example Band"], "Tide", "Shoreline"
+        ),  # same second: a duplicate
         maloja_scrobble(1700001500, ["東京バンド"], "夜明け", "朝"),
         maloja_scrobble(1700001800, ["Sólo Artista"], "Canción", None),
     ]

@@ -13,8 +13,18 @@ import psycopg
 from tests.defs.exports import sample_scrobbles, write_maloja
 
 SUMMARY_KEYS = {
-    "path", "format", "records", "accepted", "skipped", "listens_inserted", "duplicates",
-    "artists_created", "albums_created", "tracks_created", "cache_hits", "seconds",
+    "path",
+    "format",
+    "records",
+    "accepted",
+    "skipped",
+    "listens_inserted",
+    "duplicates",
+    "artists_created",
+    "albums_created",
+    "tracks_created",
+    "cache_hits",
+    "seconds",
 }
 
 
@@ -23,7 +33,10 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     full_env.update(env)
     return subprocess.run(
         [sys.executable, "-m", "koito_assets.cli", *args],
-        capture_output=True, text=True, timeout=300, env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=full_env,
     )
 
 
@@ -38,7 +51,11 @@ def test_import_twice_inserts_once_and_says_so(db_url: str, tmp_path: Path):
     summary = files[0]
     assert (summary["format"], summary["records"], summary["accepted"]) == ("maloja", 8, 8)
     assert (summary["listens_inserted"], summary["duplicates"]) == (7, 1)
-    assert (summary["artists_created"], summary["albums_created"], summary["tracks_created"]) == (4, 3, 5)
+    assert (summary["artists_created"], summary["albums_created"], summary["tracks_created"]) == (
+        4,
+        3,
+        5,
+    )
     assert summary["skipped"] == {} and summary["cache_hits"] == 0
 
     second = run_cli("import", str(path), env=env)
@@ -63,16 +80,23 @@ def test_unreadable_file_exits_2_and_the_others_still_import(db_url: str, tmp_pa
 
 def test_unreachable_database_exits_3(tmp_path: Path):
     path = write_maloja(tmp_path / "maloja_export_1.json", sample_scrobbles())
-    result = run_cli("import", str(path), env={
-        "KOITO_DATABASE_URL": "postgresql://koito:pw@127.0.0.1:1/koito", "KOITO_CONFIG_DIR": str(tmp_path),
-    })
+    result = run_cli(
+        "import",
+        str(path),
+        env={
+            "KOITO_DATABASE_URL": "postgresql://koito:pw@127.0.0.1:1/koito",
+            "KOITO_CONFIG_DIR": str(tmp_path),
+        },
+    )
     assert result.returncode == 3
     assert "127.0.0.1:1" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_fresh_machine_imports_into_the_embedded_server(tmp_path: Path):
     path = write_maloja(tmp_path / "maloja_export_1.json", sample_scrobbles())
-    result = run_cli("import", str(path), "--json", env={"KOITO_CONFIG_DIR": str(tmp_path / "koito")})
+    result = run_cli(
+        "import", str(path), "--json", env={"KOITO_CONFIG_DIR": str(tmp_path / "koito")}
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["files"][0]["listens_inserted"] == 7
     assert (tmp_path / "koito" / "postgres" / "PG_VERSION").exists()
@@ -91,17 +115,32 @@ def test_spotify_download_zip_and_lastfmstats_import_as_dropped(db_url: str, tmp
             "Spotify Extended Streaming History/Streaming_History_Audio_2023-2024_0.json",
         )
     env = {"KOITO_DATABASE_URL": db_url, "KOITO_CONFIG_DIR": str(tmp_path / "koito")}
-    done = run_cli("import", str(spotify), str(FIXTURES / "lastfmstats-example.json"), "--json", env=env)
+    done = run_cli(
+        "import", str(spotify), str(FIXTURES / "lastfmstats-example.json"), "--json", env=env
+    )
     assert done.returncode == 0, done.stderr
     by_format = {summary["format"]: summary for summary in json.loads(done.stdout)["files"]}
     spotify_zip = by_format["spotify_zip"]  # the fixture repeats one play at the same second
-    assert (spotify_zip["accepted"], spotify_zip["listens_inserted"], spotify_zip["duplicates"]) == (5, 4, 1)
+    assert (
+        spotify_zip["accepted"],
+        spotify_zip["listens_inserted"],
+        spotify_zip["duplicates"],
+    ) == (5, 4, 1)
     lastfmstats = by_format["lastfmstats_json"]
-    assert (lastfmstats["accepted"], lastfmstats["listens_inserted"], lastfmstats["duplicates"]) == (8, 7, 1)
+    assert (
+        lastfmstats["accepted"],
+        lastfmstats["listens_inserted"],
+        lastfmstats["duplicates"],
+    ) == (8, 7, 1)
     with psycopg.connect(db_url) as conn:
-        clients = dict(conn.execute("SELECT client, count(*) FROM listens GROUP BY client").fetchall())
+        clients = dict(
+            conn.execute("SELECT client, count(*) FROM listens GROUP BY client").fetchall()
+        )
         assert clients == {"spotify": 4, "lastfm": 7}
         # lastfmstats' empty album becomes the track title, as in Koito's Last.fm importer.
-        assert conn.execute(
-            "SELECT count(*) FROM release_aliases WHERE alias = 'Hoppípolla'"
-        ).fetchone()[0] == 1
+        assert (
+            conn.execute(
+                "SELECT count(*) FROM release_aliases WHERE alias = 'Hoppípolla'"
+            ).fetchone()[0]
+            == 1
+        )

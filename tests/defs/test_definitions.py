@@ -48,7 +48,13 @@ def _snapshot(definitions: dg.Definitions) -> dict:
     jobs = {j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__")}
     sensors = {sensor.name: sensor.job_name for sensor in definitions.sensors or []}
     schedules = {s.name: (s.job_name, s.cron_schedule) for s in definitions.schedules or []}
-    return {"assets": assets, "checks": checks, "jobs": jobs, "sensors": sensors, "schedules": schedules}
+    return {
+        "assets": assets,
+        "checks": checks,
+        "jobs": jobs,
+        "sensors": sensors,
+        "schedules": schedules,
+    }
 
 
 def test_definitions_validate():
@@ -86,7 +92,17 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
     # An empty DAGSTER_HOME: the repo's dagster.yaml wants make run's storage URL, not needed here.
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, capture_output=True, text=True, timeout=180, env=env,
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "definitions",
+            "validate",
+            "-w",
+            "workspace.yaml",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import psycopg
 from PIL import Image
 
-from koito_assets.defs.images.assets import images_backfilled, run_backfill
 from koito_assets.db.resource import KoitoDatabase
+from koito_assets.defs.images.assets import images_backfilled, run_backfill
 from koito_assets.settings import Settings
 
 
@@ -28,7 +28,9 @@ def _album(conn: psycopg.Connection, title: str, artist_id: int, mbid: str | Non
     release_id = conn.execute(
         "INSERT INTO releases (musicbrainz_id) VALUES (%s) RETURNING id", (mbid,)
     ).fetchone()[0]
-    conn.execute("INSERT INTO release_aliases VALUES (%s, %s, 'Canonical', true)", (release_id, title))
+    conn.execute(
+        "INSERT INTO release_aliases VALUES (%s, %s, 'Canonical', true)", (release_id, title)
+    )
     conn.execute("INSERT INTO artist_releases VALUES (%s, %s, true)", (artist_id, release_id))
     return release_id
 
@@ -53,22 +55,36 @@ def test_found_images_are_stored_as_koito_stores_them_and_misses_are_recorded(
     report = run_backfill(conn, settings, download=False, limit=1000)
 
     assert (report.checked, report.found, report.missed, report.failed) == (3, 2, 1, 0)
-    image, source = conn.execute("SELECT image, image_source FROM artists WHERE id = %s", (found_artist,)).fetchone()
+    image, source = conn.execute(
+        "SELECT image, image_source FROM artists WHERE id = %s", (found_artist,)
+    ).fetchone()
     assert image is not None and source.startswith(fake_deezer.image_host.url)
-    image, source = conn.execute("SELECT image, image_source FROM releases WHERE id = %s", (album,)).fetchone()
-    assert image is not None and source.startswith(fake_cover_art_archive.url) and "/front" in source
-    assert conn.execute("SELECT image FROM artists WHERE id = %s", (lost_artist,)).fetchone()[0] is None
+    image, source = conn.execute(
+        "SELECT image, image_source FROM releases WHERE id = %s", (album,)
+    ).fetchone()
+    assert (
+        image is not None and source.startswith(fake_cover_art_archive.url) and "/front" in source
+    )
+    assert (
+        conn.execute("SELECT image FROM artists WHERE id = %s", (lost_artist,)).fetchone()[0]
+        is None
+    )
     attempts = conn.execute(
-        "SELECT provider, outcome FROM koito_import.image_attempts WHERE artist_id = %s", (lost_artist,)
+        "SELECT provider, outcome FROM koito_import.image_attempts WHERE artist_id = %s",
+        (lost_artist,),
     ).fetchall()
     assert attempts == [("deezer", "miss")]
     assert report.by_provider["deezer"]["found"] == 1
     assert report.by_provider["coverartarchive"]["found"] == 1
 
 
-def test_a_miss_is_not_asked_again_before_its_retry_interval(conn, test_settings, tmp_path, fake_deezer, fake_cover_art_archive):
+def test_a_miss_is_not_asked_again_before_its_retry_interval(
+    conn, test_settings, tmp_path, fake_deezer, fake_cover_art_archive
+):
     _artist(conn, "Nobody Knows Us")
-    settings = _settings(test_settings, tmp_path, fake_deezer, fake_cover_art_archive, image_retry_hours=24.0)
+    settings = _settings(
+        test_settings, tmp_path, fake_deezer, fake_cover_art_archive, image_retry_hours=24.0
+    )
     first = run_backfill(conn, settings, download=False, limit=1000)
     asked = len(fake_deezer.requests)
     assert first.missed == 1 and asked >= 1
@@ -79,14 +95,18 @@ def test_a_miss_is_not_asked_again_before_its_retry_interval(conn, test_settings
     from koito_assets.enrich.backfill import backfill_images
     from koito_assets.enrich.images.chain import image_finder_from_settings
 
-    later = datetime.now(timezone.utc) + timedelta(hours=25)
+    later = datetime.now(UTC) + timedelta(hours=25)
     third = backfill_images(conn, settings, image_finder_from_settings(settings), now=later)
     assert third.checked == 1 and len(fake_deezer.requests) > asked
-    misses, next_at = conn.execute("SELECT misses, next_attempt_at FROM koito_import.image_due").fetchone()
+    misses, next_at = conn.execute(
+        "SELECT misses, next_attempt_at FROM koito_import.image_due"
+    ).fetchone()
     assert misses == 2 and next_at >= later + timedelta(hours=47)  # backoff doubles
 
 
-def test_download_writes_koitos_cache_layout(conn, test_settings, tmp_path, fake_deezer, fake_cover_art_archive):
+def test_download_writes_koitos_cache_layout(
+    conn, test_settings, tmp_path, fake_deezer, fake_cover_art_archive
+):
     artist_id = _artist(conn, "Example Band")
     fake_deezer.add_artist("Example Band")
     settings = _settings(test_settings, tmp_path, fake_deezer, fake_cover_art_archive)
@@ -98,7 +118,9 @@ def test_download_writes_koitos_cache_layout(conn, test_settings, tmp_path, fake
         assert picture.format == "WEBP" and picture.width == picture.height
 
 
-def test_images_asset_and_cli_json(db_url, test_settings, tmp_path, fake_deezer, fake_cover_art_archive, monkeypatch, capsys):
+def test_images_asset_and_cli_json(
+    db_url, test_settings, tmp_path, fake_deezer, fake_cover_art_archive, monkeypatch, capsys
+):
     with psycopg.connect(db_url, autocommit=True) as conn:
         _artist(conn, "Example Band")
     fake_deezer.add_artist("Example Band")

@@ -26,8 +26,12 @@ def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def materialize(db_url: str, file_key: str, instance: dg.DagsterInstance, selection=None):
     instance.add_dynamic_partitions(export_files.name, [file_key])
     return dg.materialize(
-        IMPORT_ASSETS, partition_key=file_key, instance=instance, selection=selection,
-        resources={"db": KoitoDatabase(url=db_url)}, raise_on_error=False,
+        IMPORT_ASSETS,
+        partition_key=file_key,
+        instance=instance,
+        selection=selection,
+        resources={"db": KoitoDatabase(url=db_url)},
+        raise_on_error=False,
     )
 
 
@@ -52,16 +56,23 @@ def test_a_file_in_the_import_folder_is_imported_checked_and_moved(db_url, confi
     keys = _metadata(result, "unique_entity_keys")
     assert (keys["unique_keys"], keys["cache_hits"]) == (5, 0)
     resolved = _metadata(result, "resolved_lookup")
-    assert (resolved["artists_created"], resolved["albums_created"], resolved["tracks_created"]) == (4, 3, 5)
+    assert (
+        resolved["artists_created"],
+        resolved["albums_created"],
+        resolved["tracks_created"],
+    ) == (4, 3, 5)
     loaded = _metadata(result, "listens_loaded")
     assert (loaded["listens_inserted"], loaded["duplicates_ignored"]) == (7, 1)
 
-    assert _count(db_url, "SELECT count(*) FROM listens WHERE user_id = 1 AND client = 'maloja'") == 7
+    assert (
+        _count(db_url, "SELECT count(*) FROM listens WHERE user_id = 1 AND client = 'maloja'") == 7
+    )
     assert not path.exists()
     assert (config_dir / "import_complete" / path.name).is_file()
     with psycopg.connect(db_url) as conn:
         status, listens = conn.execute(
-            "SELECT status, listens_inserted FROM koito_import.import_files WHERE file_key = %s", (path.name,)
+            "SELECT status, listens_inserted FROM koito_import.import_files WHERE file_key = %s",
+            (path.name,),
         ).fetchone()
         assert (status, listens) == ("complete", 7)
         staged = conn.execute("SELECT count(*) FROM koito_import.staged_scrobbles").fetchone()[0]
@@ -98,23 +109,34 @@ def test_a_corrupt_file_fails_alone_writes_nothing_and_stays(db_url, config_dir)
         ).fetchone()
         staged = conn.execute(
             "SELECT count(*) FROM koito_import.staged_scrobbles s JOIN koito_import.import_files f "
-            "ON f.id = s.file_id WHERE f.file_key = %s", (bad.name,)
+            "ON f.id = s.file_id WHERE f.file_key = %s",
+            (bad.name,),
         ).fetchone()[0]
     assert status == "failed" and bad.name in error
     assert staged == 0
     assert _count(db_url, "SELECT count(*) FROM listens") == 7
 
 
-def test_entities_deleted_by_koitos_orphan_cleanup_before_loading_are_resolved_again(db_url, config_dir):
+def test_entities_deleted_by_koitos_orphan_cleanup_before_loading_are_resolved_again(
+    db_url, config_dir
+):
     path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
         first = materialize(db_url, path.name, instance, selection=IMPORT_ASSETS[:3])
         assert first.success
         assert _count(db_url, "SELECT count(*) FROM tracks") == 5
-        with psycopg.connect(db_url, autocommit=True) as conn:  # Koito's CleanOrphanedEntries (spec §6)
-            conn.execute("DELETE FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id)")
-            conn.execute("DELETE FROM releases r WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.release_id = r.id)")
-            conn.execute("DELETE FROM artists a WHERE NOT EXISTS (SELECT 1 FROM artist_tracks at WHERE at.artist_id = a.id)")
+        with psycopg.connect(
+            db_url, autocommit=True
+        ) as conn:  # Koito's CleanOrphanedEntries (spec §6)
+            conn.execute(
+                "DELETE FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id)"
+            )
+            conn.execute(
+                "DELETE FROM releases r WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.release_id = r.id)"
+            )
+            conn.execute(
+                "DELETE FROM artists a WHERE NOT EXISTS (SELECT 1 FROM artist_tracks at WHERE at.artist_id = a.id)"
+            )
         assert _count(db_url, "SELECT count(*) FROM koito_import.track_lookup") == 0
         second = materialize(db_url, path.name, instance, selection=IMPORT_ASSETS[3:])
     assert second.success, second
@@ -149,7 +171,9 @@ def test_imports_never_ask_an_image_provider(
     assert _count(db_url, "SELECT count(*) FROM artists WHERE image IS NOT NULL") == 0
 
 
-def test_records_whose_key_cannot_be_resolved_are_skipped_with_the_reason(db_url, config_dir, monkeypatch):
+def test_records_whose_key_cannot_be_resolved_are_skipped_with_the_reason(
+    db_url, config_dir, monkeypatch
+):
     """Fault injection: the real resolver runs, except that one song's key is reported unresolvable."""
     from koito_assets.catalog.lookup_key import lookup_key
     from koito_assets.defs.imports import assets as import_assets
@@ -184,8 +208,14 @@ def _write_listenbrainz_json(path: Path, listens: list[tuple[int, str, str]]) ->
     import json
 
     rows = [
-        {"listened_at": at, "track_metadata": {"artist_name": "Example Band", "track_name": title,
-                                               "additional_info": {"media_player": player}}}
+        {
+            "listened_at": at,
+            "track_metadata": {
+                "artist_name": "Example Band",
+                "track_name": title,
+                "additional_info": {"media_player": player},
+            },
+        }
         for at, title, player in listens
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,17 +231,26 @@ def _listens(url: str) -> list[tuple]:
         ).fetchall()
 
 
-SECOND_FILE = [(1700000000, "Tide", "Late Player"), (1700000500, "Tide", "First Player"),
-               (1700000500, "Tide", "Second Player"), (1700000900, "Undertow", "Player")]
-EXPECTED_AFTER_BOTH = [("Tide", 1700000000, "Early Player"), ("Tide", 1700000500, "First Player"),
-                       ("Undertow", 1700000900, "Player")]
+SECOND_FILE = [
+    (1700000000, "Tide", "Late Player"),
+    (1700000500, "Tide", "First Player"),
+    (1700000500, "Tide", "Second Player"),
+    (1700000900, "Undertow", "Player"),
+]
+EXPECTED_AFTER_BOTH = [
+    ("Tide", 1700000000, "Early Player"),
+    ("Tide", 1700000500, "First Player"),
+    ("Undertow", 1700000900, "Player"),
+]
 
 
 @pytest.mark.parametrize("concurrent", [False, True], ids=["usual", "a listen inserted meanwhile"])
 def test_a_repeated_second_keeps_the_first_listen_in_file_then_database_order(
     db_url, config_dir, monkeypatch, concurrent
 ):
-    first = _write_listenbrainz_json(config_dir / "first_lb-2024-01-01.json", [(1700000000, "Tide", "Early Player")])
+    first = _write_listenbrainz_json(
+        config_dir / "first_lb-2024-01-01.json", [(1700000000, "Tide", "Early Player")]
+    )
     second = _write_listenbrainz_json(config_dir / "second_lb-2024-01-02.json", SECOND_FILE)
     with dg.DagsterInstance.ephemeral() as instance:
         assert materialize(db_url, str(first), instance).success
@@ -220,8 +259,15 @@ def test_a_repeated_second_keeps_the_first_listen_in_file_then_database_order(
             # insert would: a unique violation, after which the ON CONFLICT statement runs.
             from koito_assets.defs.imports import assets, queries
 
-            plain = queries.load_sql("load_listens").split("  AND NOT EXISTS")[0] + "ORDER BY tl.track_id, s.listened_at, s.seq"
-            monkeypatch.setattr(assets, "load_sql", lambda name: plain if name == "load_listens" else queries.load_sql(name))
+            plain = (
+                queries.load_sql("load_listens").split("  AND NOT EXISTS")[0]
+                + "ORDER BY tl.track_id, s.listened_at, s.seq"
+            )
+            monkeypatch.setattr(
+                assets,
+                "load_sql",
+                lambda name: plain if name == "load_listens" else queries.load_sql(name),
+            )
         result = materialize(db_url, str(second), instance)
     assert result.success and all(check.passed for check in result.get_asset_check_evaluations())
     loaded = _metadata(result, "listens_loaded")

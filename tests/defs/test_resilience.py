@@ -48,7 +48,10 @@ def _cli(path: Path, url: str, config: Path) -> subprocess.Popen:
     env.update({"KOITO_DATABASE_URL": url, "KOITO_CONFIG_DIR": str(config)})
     return subprocess.Popen(
         [sys.executable, "-m", "koito_assets.cli", "import", str(path)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -91,11 +94,15 @@ def _terminate_import_connections(url: str, stop: threading.Event) -> int:
     return killed
 
 
-def test_losing_the_database_mid_run_is_retried_and_the_retry_succeeds(export_file: Path, db_url: str, monkeypatch, tmp_path):
+def test_losing_the_database_mid_run_is_retried_and_the_retry_succeeds(
+    export_file: Path, db_url: str, monkeypatch, tmp_path
+):
     monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path))
     stop = threading.Event()
     kills: list[int] = []
-    killer = threading.Thread(target=lambda: kills.append(_terminate_import_connections(db_url, stop)))
+    killer = threading.Thread(
+        target=lambda: kills.append(_terminate_import_connections(db_url, stop))
+    )
     killer.start()
     try:
         with dg.DagsterInstance.ephemeral() as instance:
@@ -105,8 +112,11 @@ def test_losing_the_database_mid_run_is_retried_and_the_retry_succeeds(export_fi
 
                 ledger.register_file(conn, export_file.name, export_file)
             result = dg.materialize(
-                IMPORT_ASSETS, partition_key=export_file.name, instance=instance,
-                resources={"db": KoitoDatabase(url=db_url)}, raise_on_error=False,
+                IMPORT_ASSETS,
+                partition_key=export_file.name,
+                instance=instance,
+                resources={"db": KoitoDatabase(url=db_url)},
+                raise_on_error=False,
             )
     finally:
         stop.set()
@@ -116,7 +126,9 @@ def test_losing_the_database_mid_run_is_retried_and_the_retry_succeeds(export_fi
     assert retried, "the lost connection should have been retried"
     assert result.success
     with psycopg.connect(db_url) as conn:
-        assert conn.execute("SELECT status FROM koito_import.import_files").fetchone()[0] == "complete"
+        assert (
+            conn.execute("SELECT status FROM koito_import.import_files").fetchone()[0] == "complete"
+        )
 
 
 def test_a_database_that_stays_down_fails_the_run_with_a_clear_error(tmp_path, monkeypatch):
@@ -124,12 +136,12 @@ def test_a_database_that_stays_down_fails_the_run_with_a_clear_error(tmp_path, m
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(export_files.name, ["maloja_export_x.json"])
         result = dg.materialize(
-            IMPORT_ASSETS, partition_key="maloja_export_x.json", instance=instance,
+            IMPORT_ASSETS,
+            partition_key="maloja_export_x.json",
+            instance=instance,
             resources={"db": KoitoDatabase(url="postgresql://koito:secret@127.0.0.1:1/koito")},
             raise_on_error=False,
         )
     assert not result.success
-    messages = " ".join(
-        str(e.event_specific_data) for e in result.all_events if e.is_failure
-    )
+    messages = " ".join(str(e.event_specific_data) for e in result.all_events if e.is_failure)
     assert "127.0.0.1:1" in messages and "secret" not in messages

@@ -103,7 +103,9 @@ def test_an_import_that_stopped_half_way_is_requested_again_once_stale(db_url, i
     with dg.DagsterInstance.ephemeral() as instance:
         assert isinstance(tick(db_url, instance), dg.SkipReason)  # recent: may still be running
         with psycopg.connect(db_url, autocommit=True) as conn:
-            conn.execute("UPDATE koito_import.import_files SET updated_at = now() - interval '1 hour'")
+            conn.execute(
+                "UPDATE koito_import.import_files SET updated_at = now() - interval '1 hour'"
+            )
         result = tick(db_url, instance)
         assert _requested(result) == ["maloja_export_a.json"]
         assert ":resume-" in result.run_requests[0].run_key
@@ -116,10 +118,14 @@ def test_a_stalled_file_with_a_run_still_in_progress_is_left_to_that_run(db_url,
     path.write_text('{"scrobbles": []}')
     with psycopg.connect(db_url, autocommit=True) as conn:
         ledger.register_file(conn, path.name, path)
-        conn.execute("UPDATE koito_import.import_files SET status = 'keyed', updated_at = now() - interval '1 hour'")
+        conn.execute(
+            "UPDATE koito_import.import_files SET status = 'keyed', updated_at = now() - interval '1 hour'"
+        )
     with dg.DagsterInstance.ephemeral() as instance:
         create_run_for_test(
-            instance, job_name="import_export_file", status=dg.DagsterRunStatus.STARTED,
+            instance,
+            job_name="import_export_file",
+            status=dg.DagsterRunStatus.STARTED,
             tags={"dagster/partition": path.name},
         )
         assert isinstance(tick(db_url, instance), dg.SkipReason)

@@ -79,9 +79,14 @@ def test_dropping_an_export_into_the_import_folder_imports_it(tmp_path: Path):
     env.update({"KOITO_CONFIG_DIR": str(config), "KOITO_DAGSTER_PORT": str(port)})
     log = (tmp_path / "run.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "koito_assets.serve"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "koito_assets.serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
+
         def ready():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):

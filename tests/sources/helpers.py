@@ -20,7 +20,9 @@ def settings(**changes: Any) -> Settings:
     return replace(Settings(), **changes)
 
 
-def read_all(path: Path, settings_: Settings | None = None) -> tuple[Export, list[Scrobble | Skipped]]:
+def read_all(
+    path: Path, settings_: Settings | None = None
+) -> tuple[Export, list[Scrobble | Skipped]]:
     export = open_export(path, settings_ or settings())
     return export, list(export)
 
@@ -49,7 +51,12 @@ def zip_listenbrainz(
     """The ListenBrainz export fixture as the zip ListenBrainz hands out, plus ``extra_members``."""
     target = folder / name
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for member in ("user.json", "listens/2024/2.jsonl", "listens/2024/3.jsonl", "feedback.jsonl"):
+        for member in (
+            "user.json",
+            "listens/2024/2.jsonl",
+            "listens/2024/3.jsonl",
+            "feedback.jsonl",
+        ):
             archive.write(LISTENBRAINZ_EXPORT / member, member)
         for member, data in (extra_members or {}).items():
             archive.writestr(member, data)

@@ -45,7 +45,9 @@ def test_listenbrainz_zip_by_name_and_by_content(tmp_path):
 
 
 def test_content_wins_over_the_name_and_the_report_says_so(tmp_path):
-    path = copy_fixture("Streaming_History_Audio_2023-2024_0.json", tmp_path, "maloja_export_2024.json")
+    path = copy_fixture(
+        "Streaming_History_Audio_2023-2024_0.json", tmp_path, "maloja_export_2024.json"
+    )
     export = open_export(path, settings())
     assert export.format == "spotify_extended"
     assert len(export.notes) == 1
@@ -68,7 +70,9 @@ def test_a_csv_named_like_koitos_lastfm_json_is_the_same_family_without_a_note(t
         ("maloja_export_2024.json", "{}", "maloja"),
     ],
 )
-def test_files_without_records_take_the_format_from_the_name_with_a_note(tmp_path, name, content, expected):
+def test_files_without_records_take_the_format_from_the_name_with_a_note(
+    tmp_path, name, content, expected
+):
     path = tmp_path / name
     path.write_text(content)
     export, records = read_all(path)
@@ -90,7 +94,11 @@ def test_files_without_records_take_the_format_from_the_name_with_a_note(tmp_pat
             "'scrobbles' list holds",
         ),
         ("notes.txt", b"hello, world\n", "neither JSON, a zip nor a CSV we know"),
-        ("cover.png", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "neither JSON, a zip nor a CSV we know"),
+        (
+            "cover.png",
+            b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,
+            "neither JSON, a zip nor a CSV we know",
+        ),
         ("utf16.json", '[{"ts": 1}]'.encode("utf-16"), "neither JSON, a zip nor a CSV we know"),
     ],
 )
@@ -111,8 +119,13 @@ def test_zip_without_a_history_we_read(tmp_path):
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("Spotify Account Data/Userdata.json", "{}")
         archive.writestr("Spotify Account Data/Playlist1.json", '{"playlists": []}')
-        archive.writestr("Spotify Extended Streaming History/Streaming_History_Video_2024.json", "[]")
-    with pytest.raises(ExportError, match="a zip archive without ListenBrainz listens or a Spotify streaming history"):
+        archive.writestr(
+            "Spotify Extended Streaming History/Streaming_History_Video_2024.json", "[]"
+        )
+    with pytest.raises(
+        ExportError,
+        match="a zip archive without ListenBrainz listens or a Spotify streaming history",
+    ):
         open_export(path, settings())
 
 

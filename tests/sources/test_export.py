@@ -17,7 +17,11 @@ def test_stats_fill_while_iterating_and_records_sum_up():
     assert export.stats.records == 4
     assert export.stats.accepted == sum(isinstance(record, Scrobble) for record in first_four)
     rest = list(records)
-    assert export.stats.records == 4 + len(rest) == export.stats.accepted + sum(export.stats.skipped.values())
+    assert (
+        export.stats.records
+        == 4 + len(rest)
+        == export.stats.accepted + sum(export.stats.skipped.values())
+    )
 
 
 def test_an_export_is_read_once():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -44,14 +44,14 @@ def test_parse_mbid(value, expected):
 
 
 def test_parse_mbids_keeps_valid_ones_in_order_once():
-    assert parse_mbids([CANONICAL, "x", None, CANONICAL.upper(), "00000000-0000-0000-0000-000000000000"]) == (
-        CANONICAL,
-    )
+    assert parse_mbids(
+        [CANONICAL, "x", None, CANONICAL.upper(), "00000000-0000-0000-0000-000000000000"]
+    ) == (CANONICAL,)
     assert parse_mbids(CANONICAL) == ()
 
 
 def unix(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from koito_assets.sources.errors import ExportError
 from koito_assets.sources import jsonstream
+from koito_assets.sources.errors import ExportError
 from koito_assets.sources.jsonstream import JsonStream
 
 PATH = Path("export.json")
@@ -48,13 +48,21 @@ def items_of(data: bytes, **options: int) -> list[object]:
     chunk_bytes=st.integers(1, 40),
     lookahead_chars=st.integers(0, 30),
 )
-def test_items_equal_json_loads_at_any_chunk_size(values, indent, ensure_ascii, chunk_bytes, lookahead_chars):
+def test_items_equal_json_loads_at_any_chunk_size(
+    values, indent, ensure_ascii, chunk_bytes, lookahead_chars
+):
     data = json.dumps(values, indent=indent, ensure_ascii=ensure_ascii).encode()
-    assert items_of(data, chunk_bytes=chunk_bytes, lookahead_chars=lookahead_chars) == json.loads(data)
+    assert items_of(data, chunk_bytes=chunk_bytes, lookahead_chars=lookahead_chars) == json.loads(
+        data
+    )
 
 
 @settings(max_examples=100, deadline=None)
-@given(values=st.lists(json_values, min_size=1, max_size=6), cut=st.data(), chunk_bytes=st.integers(1, 40))
+@given(
+    values=st.lists(json_values, min_size=1, max_size=6),
+    cut=st.data(),
+    chunk_bytes=st.integers(1, 40),
+)
 def test_truncated_documents_fail_with_our_error_after_the_whole_values(values, cut, chunk_bytes):
     data = json.dumps(values).encode()
     prefix = data[: cut.draw(st.integers(0, len(data) - 1))]
@@ -83,7 +91,9 @@ def test_error_offsets_count_bytes_not_characters():
     with pytest.raises(ExportError) as caught:
         items_of(data, chunk_bytes=4, lookahead_chars=0)
     assert caught.value.where == f"byte {data.index(b']')}"
-    assert str(caught.value) == f"export.json: byte {data.index(b']')}: invalid JSON (Expecting value)"
+    assert (
+        str(caught.value) == f"export.json: byte {data.index(b']')}: invalid JSON (Expecting value)"
+    )
 
 
 @settings(max_examples=150, deadline=None)
@@ -94,7 +104,9 @@ def test_error_offsets_count_bytes_not_characters():
     chunk_bytes=st.integers(1, 40),
     lookahead_chars=st.integers(0, 30),
 )
-def test_error_offsets_are_exact_bytes_across_windows(values, bom, indent, chunk_bytes, lookahead_chars):
+def test_error_offsets_are_exact_bytes_across_windows(
+    values, bom, indent, chunk_bytes, lookahead_chars
+):
     """A stray "]" after the last element is reported at its byte, whatever came before it
     (multi-byte text, a byte-order mark) and however the file was cut into windows."""
     body = json.dumps(values, indent=indent, ensure_ascii=False).encode()
@@ -160,16 +172,22 @@ def strings_in(value: object) -> list[str]:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    values=st.lists(json_values | st.sampled_from(["a\x00b", "\ud83d", "ok \U0001f600"]), max_size=8),
+    values=st.lists(
+        json_values | st.sampled_from(["a\x00b", "\ud83d", "ok \U0001f600"]), max_size=8
+    ),
     chunk_bytes=st.integers(1, 40),
     lookahead_chars=st.integers(0, 30),
 )
-def test_escapes_flag_is_up_whenever_a_value_may_hold_nul_or_a_surrogate(values, chunk_bytes, lookahead_chars):
+def test_escapes_flag_is_up_whenever_a_value_may_hold_nul_or_a_surrogate(
+    values, chunk_bytes, lookahead_chars
+):
     data = json.dumps(values).encode("utf-8", "surrogatepass")
     cursor = stream(data, chunk_bytes=chunk_bytes, lookahead_chars=lookahead_chars)
     for value in cursor.items():
         texts = strings_in(value)
-        if any("\x00" in text or any("\ud800" <= char <= "\udfff" for char in text) for text in texts):
+        if any(
+            "\x00" in text or any("\ud800" <= char <= "\udfff" for char in text) for text in texts
+        ):
             assert cursor.escapes
 
 
@@ -201,7 +219,10 @@ def test_batched_elements_equal_json_loads_even_with_joints_inside_strings(
 
 
 def test_batches_decode_most_elements_of_a_regular_file(monkeypatch):
-    values = [{"ts": f"2024-03-02T18:04:{n % 60:02}Z", "track": {"name": f"Song {n}"}} for n in range(5000)]
+    values = [
+        {"ts": f"2024-03-02T18:04:{n % 60:02}Z", "track": {"name": f"Song {n}"}}
+        for n in range(5000)
+    ]
     data = json.dumps(values, indent=2).encode()
     calls = []
     real = jsonstream.from_json

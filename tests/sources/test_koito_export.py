@@ -69,7 +69,12 @@ def test_listen_carries_the_exported_entities():
 def test_null_aliases_nil_and_invalid_mbids_and_sqlite_alias_ids():
     _, records = read_all(EXPORT)
     listen = by_position(records)["record 2"]
-    assert (listen.artist, listen.track, listen.album, listen.client) == ("Solo Artist", "Loose Track", "", "")
+    assert (listen.artist, listen.track, listen.album, listen.client) == (
+        "Solo Artist",
+        "Loose Track",
+        "",
+        "",
+    )
     assert (listen.recording_mbid, listen.artist_mbids, listen.duration_s) == (None, (), 0)
     assert listen.koito.album == KoitoEntity(None, (), "User Upload", various_artists=True)
     assert listen.koito.artists[0].aliases == (KoitoAlias("Solo Artist", "Canonical", True),)
@@ -101,7 +106,10 @@ def test_version_after_the_listens_is_accepted(tmp_path):
 @pytest.mark.parametrize(
     ("document", "message"),
     [
-        (f'{{"version":"2","exported_at":"2025-06-18T12:56:53Z","listens":[{LISTEN}]}}', "version '2'"),
+        (
+            f'{{"version":"2","exported_at":"2025-06-18T12:56:53Z","listens":[{LISTEN}]}}',
+            "version '2'",
+        ),
         (f'{{"exported_at":"2025-06-18T12:56:53Z","listens":[{LISTEN}]}}', "no version"),
     ],
 )
@@ -116,11 +124,15 @@ def test_a_featured_artist_without_a_primary_alias_skips_the_listen_with_its_rea
     """Koito would create an artist named "" and abort the file; the catalogue refuses it, so the
     reader skips the listen and says which artist, for the dry run and the import alike."""
     nameless = '{"image_url":"","mbid":null,"is_primary":false,"aliases":null}'
-    listen = LISTEN.replace('"aliases":[{"alias":"A","source":"Canonical","is_primary":true}]}]',
-                            '"aliases":[{"alias":"A","source":"Canonical","is_primary":true}]},' + nameless + "]")
+    listen = LISTEN.replace(
+        '"aliases":[{"alias":"A","source":"Canonical","is_primary":true}]}]',
+        '"aliases":[{"alias":"A","source":"Canonical","is_primary":true}]},' + nameless + "]",
+    )
     assert listen != LISTEN
     path = tmp_path / "koito_export.json"
     path.write_text(f'{{"version":"1","listens":[{LISTEN},{listen}]}}')
     _, records = read_all(path)
     assert records[0].artist_names == ("A",)
-    assert records[1] == Skipped(SkipReason.MISSING_ARTIST, "record 2", "artist 2 has no primary alias")
+    assert records[1] == Skipped(
+        SkipReason.MISSING_ARTIST, "record 2", "artist 2 has no primary alias"
+    )

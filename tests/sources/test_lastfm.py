@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from koito_assets.sources import Scrobble, Skipped, SkipReason
 
@@ -14,7 +14,7 @@ ABBEY_ROAD = "3f8f7a1a-2b7e-4c7e-9a4e-9e1d7b6c5a40"
 
 
 def unix(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
 
 
 SOMETHING_SCROBBLE = Scrobble(
@@ -83,7 +83,10 @@ def test_lastfm_to_csv_four_columns():
         client="lastfm",
         position="line 1",
     )
-    assert (found["line 2"].artist, found["line 2"].album) == ("Crosby, Stills, Nash & Young", "Déjà Vu")
+    assert (found["line 2"].artist, found["line 2"].album) == (
+        "Crosby, Stills, Nash & Young",
+        "Déjà Vu",
+    )
     assert found["line 3"].album == "No Album"
     assert found["line 4"] == Skipped(SkipReason.NOW_PLAYING, "line 4")
     assert found["line 5"].reason is SkipReason.UNPARSABLE_TIME
@@ -95,7 +98,10 @@ def test_csv_with_bom_and_crlf(tmp_path):
     path.write_bytes(b"\xef\xbb\xbfExample Band,Shoreline,Tide,02 Mar 2024 17:57\r\n")
     export, records = read_all(path)
     assert export.format == "lastfm_to_csv"
-    assert (records[0].artist, records[0].listened_at) == ("Example Band", unix("2024-03-02T17:57:00"))
+    assert (records[0].artist, records[0].listened_at) == (
+        "Example Band",
+        unix("2024-03-02T17:57:00"),
+    )
 
 
 def test_csv_detection_survives_a_now_playing_first_row_and_one_broken_row(tmp_path):
@@ -107,13 +113,17 @@ def test_csv_detection_survives_a_now_playing_first_row_and_one_broken_row(tmp_p
     )
     export, records = read_all(ghan)
     assert export.format == "lastfm_csv"
-    assert [record.reason if isinstance(record, Skipped) else record.track for record in records] == [
+    assert [
+        record.reason if isinstance(record, Skipped) else record.track for record in records
+    ] == [
         SkipReason.NOW_PLAYING,
         "Tide",
         SkipReason.MALFORMED_RECORD,
     ]
     four = tmp_path / "other.csv"
-    four.write_text("Example Band,Shoreline,Now Spinning,\nExample Band,Shoreline,Tide,02 Mar 2024 17:57\n")
+    four.write_text(
+        "Example Band,Shoreline,Now Spinning,\nExample Band,Shoreline,Tide,02 Mar 2024 17:57\n"
+    )
     assert read_all(four)[0].format == "lastfm_to_csv"
 
 
@@ -127,8 +137,12 @@ def test_lastfmstats_follows_koitos_lastfm_rules():
     assert export.format == "lastfmstats_json" and export.notes == []
     found = by_position(records)
     assert found["record 1"] == Scrobble(
-        listened_at=1709402230, artist="Example Band", track="Tide", album="Shoreline",
-        client="lastfm", position="record 1",
+        listened_at=1709402230,
+        artist="Example Band",
+        track="Tide",
+        album="Shoreline",
+        client="lastfm",
+        position="record 1",
     )
     assert found["record 2"].listened_at == 1709402230  # a duplicate row is read; the load dedupes
     assert (found["record 3"].listened_at, found["record 3"].album) == (1709402530, "Hoppípolla")

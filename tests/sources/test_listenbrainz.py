@@ -7,7 +7,14 @@ import zipfile
 
 from koito_assets.sources import Scrobble, Skipped, SkipReason, listenbrainz
 
-from .helpers import FIXTURES, LISTENBRAINZ_EXPORT, accepted, by_position, read_all, zip_listenbrainz
+from .helpers import (
+    FIXTURES,
+    LISTENBRAINZ_EXPORT,
+    accepted,
+    by_position,
+    read_all,
+    zip_listenbrainz,
+)
 
 CARLY = "d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01"
 AFTER = {"artist_name": "Example Band", "track_name": "After"}
@@ -46,7 +53,10 @@ def test_zip_mapping_artist_mbids_fallback_works(tmp_path):
         "b6c7d8e9-f0a1-4b2c-9d3e-4f5a6b7c8d04",
     )
     assert listen.artist_mbid_mappings == (("A", "a5b6c7d8-e9f0-4a1b-8c2d-3e4f5a6b7c03"),)
-    assert (listen.recording_mbid, listen.release_mbid) == ("f4b5c6d7-e8f9-4a0b-9c1d-2e3f4a5b6c02", None)
+    assert (listen.recording_mbid, listen.release_mbid) == (
+        "f4b5c6d7-e8f9-4a0b-9c1d-2e3f4a5b6c02",
+        None,
+    )
     assert listen.client == "ListenBrainz lastfm importer v2"
 
 
@@ -102,7 +112,10 @@ def test_zip_line_over_the_memory_cap_is_one_malformed_record(tmp_path, monkeypa
 def test_zip_unpacked_and_zipped_again_under_a_folder(tmp_path):
     path = tmp_path / "my-listens.zip"
     with zipfile.ZipFile(path, "w") as archive:
-        archive.write(LISTENBRAINZ_EXPORT / "listens/2024/2.jsonl", "listenbrainz_example/listens/2024/2.jsonl")
+        archive.write(
+            LISTENBRAINZ_EXPORT / "listens/2024/2.jsonl",
+            "listenbrainz_example/listens/2024/2.jsonl",
+        )
     export, records = read_all(path)
     assert export.format == "listenbrainz_zip"
     assert len(accepted(records)) == 3

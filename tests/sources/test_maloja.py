@@ -31,7 +31,11 @@ def test_export_file_records_in_order_with_koito_rules():
         "",
     )
     bjork = found["record 3"]
-    assert (bjork.artist, bjork.track, bjork.album) == ("Björk", "Jóga (feat. Someone Else)", "Homogenic")
+    assert (bjork.artist, bjork.track, bjork.album) == (
+        "Björk",
+        "Jóga (feat. Someone Else)",
+        "Homogenic",
+    )
     assert found["record 9"] == found["record 1"]._replace(position="record 9")  # duplicates stay
     assert found["record 10"].listened_at == 1709403400  # 1709403400.75 floored
     assert found["record 10"].album == ""  # albumtitle null
@@ -92,8 +96,12 @@ def test_export_without_scrobbles_reads_as_empty(tmp_path):
 
 def test_nul_and_lone_surrogates_deep_into_a_large_file(tmp_path):
     """Text is only checked where the JSON can spell NUL or a surrogate: make sure it still is."""
-    clean = '{"time": %d, "track": {"artists": ["Example Band"], "title": "Song %d", "album": null}}'
-    scrobbles = [clean % (1709402230 + n, n) for n in range(30_000)]  # about 2.5 MB: several windows
+    clean = (
+        '{"time": %d, "track": {"artists": ["Example Band"], "title": "Song %d", "album": null}}'
+    )
+    scrobbles = [
+        clean % (1709402230 + n, n) for n in range(30_000)
+    ]  # about 2.5 MB: several windows
     odd = '{"time": %d, "track": {"artists": ["%s"], "title": "%s", "album": null}}'
     scrobbles[20_000] = odd % (1709500000, "Nul\\u0000Band", "T")
     scrobbles[25_000] = odd % (1709500001, "A", "\\udc00")

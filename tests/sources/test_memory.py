@@ -79,7 +79,9 @@ def write_listenbrainz(path: Path, size: int) -> int:
         month = 0
         while written < size:
             month += 1
-            with archive.open(f"listens/{2000 + month // 12}/{month % 12 + 1}.jsonl", "w") as member:
+            with archive.open(
+                f"listens/{2000 + month // 12}/{month % 12 + 1}.jsonl", "w"
+            ) as member:
                 for _ in range(20):
                     # Random ids keep the compression ratio real (repeated text would look like a bomb).
                     batch = "".join(
@@ -102,7 +104,11 @@ def write_listenbrainz(path: Path, size: int) -> int:
 
 def peak_of_parse(path: Path) -> dict[str, int]:
     result = subprocess.run(
-        [sys.executable, "-c", PARSE, str(path)], capture_output=True, text=True, timeout=600, check=True
+        [sys.executable, "-c", PARSE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     return json.loads(result.stdout)
 

@@ -43,7 +43,9 @@ def many_months(tmp_path):
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("user.json", '{"user_id": 1, "username": "example"}')
         for month in range(24):
-            archive.writestr(f"listens/{2020 + month // 12}/{month % 12 + 1}.jsonl", odd_month(month))
+            archive.writestr(
+                f"listens/{2020 + month // 12}/{month % 12 + 1}.jsonl", odd_month(month)
+            )
     return path
 
 
@@ -71,7 +73,9 @@ def test_small_exports_start_no_workers(many_months, monkeypatch):
     assert len(records) > 24 * len(MONTH_LINES)
 
 
-def test_a_damaged_member_fails_the_file_the_same_way_on_workers(many_months, tmp_path, monkeypatch):
+def test_a_damaged_member_fails_the_file_the_same_way_on_workers(
+    many_months, tmp_path, monkeypatch
+):
     data = bytearray(many_months.read_bytes())
     with zipfile.ZipFile(many_months) as archive:
         info = archive.getinfo("listens/2021/6.jsonl")
@@ -119,7 +123,10 @@ def _children() -> set[int]:
     return found
 
 
-@pytest.mark.parametrize(("configured", "cpus", "expected"), [(0, 1, 1), (0, 2, 1), (0, 3, 2), (0, 16, 4), (3, 2, 3), (1, 16, 1)])
+@pytest.mark.parametrize(
+    ("configured", "cpus", "expected"),
+    [(0, 1, 1), (0, 2, 1), (0, 3, 2), (0, 16, 4), (3, 2, 3), (1, 16, 1)],
+)
 def test_worker_count_follows_the_setting_or_the_cpus(monkeypatch, configured, cpus, expected):
     from koito_assets.sources import parallel
 

@@ -75,7 +75,9 @@ def test_notes_go_to_stderr_with_json_and_into_the_text_report(tmp_path, capsys)
     assert main(["parse", str(path), "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["format"] == "spotify_account"
-    assert err.startswith("koito-import: maloja_export_2025.json: note: the file name contains 'maloja'")
+    assert err.startswith(
+        "koito-import: maloja_export_2025.json: note: the file name contains 'maloja'"
+    )
     assert main(["parse", str(path)]) == 0
     assert "  note: the file name contains 'maloja'" in capsys.readouterr().out
 
@@ -85,7 +87,11 @@ def test_file_without_records_has_null_times(tmp_path, capsys):
     path.write_text("[]")
     assert main(["parse", str(path), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert (report["records"], report["first_listened_at"], report["last_listened_at"]) == (0, None, None)
+    assert (report["records"], report["first_listened_at"], report["last_listened_at"]) == (
+        0,
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from koito_assets.sources import ExportError, Scrobble, Skipped, SkipReason, open_export
 from koito_assets.sources.fields import MAX_DURATION_S, MAX_UNIX
 
-from .helpers import FIXTURES, settings as import_settings, zip_listenbrainz
+from .helpers import FIXTURES, zip_listenbrainz
+from .helpers import settings as import_settings
 
 FIXTURE_FILES = sorted(path.name for path in FIXTURES.iterdir() if path.is_file())
 MBID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -27,7 +28,9 @@ json_values = st.recursive(
     | st.integers(-(2**70), 2**70)
     | st.floats()
     | st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(["\x00", "•", "\ud83d", " "]))
-    | st.sampled_from(["Main • Feature", "00000000-0000-0000-0000-000000000000", "2024-03-02T18:04:11Z"]),
+    | st.sampled_from(
+        ["Main • Feature", "00000000-0000-0000-0000-000000000000", "2024-03-02T18:04:11Z"]
+    ),
     lambda children: (
         st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3)
     ),
@@ -52,7 +55,12 @@ def check_record(record: Scrobble | Skipped) -> None:
         assert text.strip()
     for text in (record.album, record.client, *record.artist_names):
         check_text(text)
-    for mbid in (*record.artist_mbids, record.recording_mbid, record.release_mbid, record.release_group_mbid):
+    for mbid in (
+        *record.artist_mbids,
+        record.recording_mbid,
+        record.release_mbid,
+        record.release_group_mbid,
+    ):
         assert mbid is None or MBID.fullmatch(mbid)
     for name, mbid in record.artist_mbid_mappings:
         check_text(name)
@@ -114,7 +122,9 @@ def mutate(data: bytes, draw) -> bytes:
     return bytes(data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.sampled_from(FIXTURE_FILES), data=st.data(), rule=RULES)
 def test_mutated_fixtures(scratch, name, data, rule):
     path = scratch / name
@@ -122,7 +132,9 @@ def test_mutated_fixtures(scratch, name, data, rule):
     read_or_export_error(path, rule)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.sampled_from(["listenbrainz_example.zip", "my_spotify_data.zip"]), data=st.data())
 def test_mutated_zips(scratch, zips, name, data):
     path = scratch / name
@@ -130,7 +142,9 @@ def test_mutated_zips(scratch, zips, name, data):
     read_or_export_error(path)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     name=st.sampled_from(
         [
@@ -181,7 +195,9 @@ def replace_somewhere(value, draw):
     return draw(json_values)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(name=st.sampled_from(sorted(SHAPES)), data=st.data(), rule=RULES)
 def test_records_of_any_shape_are_read_or_skipped_never_fatal(scratch, name, data, rule):
     first, *rest = copy.deepcopy(first_records(name))
@@ -196,7 +212,9 @@ def test_records_of_any_shape_are_read_or_skipped_never_fatal(scratch, name, dat
     assert len(read) == len(records)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(lines=st.lists(json_values.map(json.dumps) | st.text(max_size=40), max_size=6))
 def test_listenbrainz_lines_of_any_shape(scratch, lines):
     member = "\n".join(lines).encode("utf-8", "surrogatepass")

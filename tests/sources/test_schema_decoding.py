@@ -11,7 +11,9 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pydantic_core import from_json
 
 from koito_assets.sources import listenbrainz, maloja
@@ -21,10 +23,16 @@ from .helpers import settings
 
 
 def assert_judged_alike(
-    tmp_path, text: bytes, schema_decode: Callable[[Any], Any], full_decode: Callable[[Any], Any], normalise
+    tmp_path,
+    text: bytes,
+    schema_decode: Callable[[Any], Any],
+    full_decode: Callable[[Any], Any],
+    normalise,
 ) -> None:
     ctx = ReadContext(tmp_path / "export", settings(), ExportStats())
-    ctx.clean_text = "\\u0000" not in (text if isinstance(text, str) else text.decode(errors="replace"))
+    ctx.clean_text = "\\u0000" not in (
+        text if isinstance(text, str) else text.decode(errors="replace")
+    )
 
     def judged(decoded):
         try:
@@ -43,13 +51,23 @@ def assert_judged_alike(
         assert judged(schema) == judged(full)
 
 
-
-text = st.text(max_size=8) | st.sampled_from(["", " ", "A\x00B", "Ünïcode", "d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01"])
+text = st.text(max_size=8) | st.sampled_from(
+    ["", " ", "A\x00B", "Ünïcode", "d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01"]
+)
 leaf = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | text
 mbid = st.sampled_from(
-    ["d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01", "D1F6E2B33B6A4B5E8A3C3A9B7F0C2E01", "00000000-0000-0000-0000-000000000000", "x"]
+    [
+        "d1f6e2b3-3b6a-4b5e-8a3c-3a9b7f0c2e01",
+        "D1F6E2B33B6A4B5E8A3C3A9B7F0C2E01",
+        "00000000-0000-0000-0000-000000000000",
+        "x",
+    ]
 )
-anything = st.recursive(leaf | mbid, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=6)
+anything = st.recursive(
+    leaf | mbid,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
 
 
 def mostly(usual, odd=anything):
@@ -57,7 +75,9 @@ def mostly(usual, odd=anything):
     return st.integers(0, 4).flatmap(lambda pick: usual if pick else odd)
 
 
-credit = st.fixed_dictionaries({}, optional={"artist_credit_name": mostly(text), "artist_mbid": mostly(mbid)})
+credit = st.fixed_dictionaries(
+    {}, optional={"artist_credit_name": mostly(text), "artist_mbid": mostly(mbid)}
+)
 info = st.fixed_dictionaries(
     {},
     optional={
@@ -89,7 +109,12 @@ mapping = st.fixed_dictionaries(
 # Mostly listens that are accepted (so every optional field counts), sometimes anything at all.
 name = mostly(st.sampled_from(["Artist", "Ünïcode Band", "Nul\x00Band"]), text | anything)
 meta = st.fixed_dictionaries(
-    {"artist_name": name, "track_name": name, "additional_info": mostly(info), "mbid_mapping": mostly(mapping)},
+    {
+        "artist_name": name,
+        "track_name": name,
+        "additional_info": mostly(info),
+        "mbid_mapping": mostly(mapping),
+    },
     optional={"release_name": text | anything, "recording_msid": text},
 )
 listen = st.fixed_dictionaries(
@@ -98,16 +123,25 @@ listen = st.fixed_dictionaries(
 )
 
 
-@hypothesis_settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(value=listen)
 def test_listenbrainz_lines(tmp_path, value):
     line = json.dumps(value).encode()
-    assert_judged_alike(tmp_path, line, listenbrainz._decode_listen, from_json, listenbrainz.normalise)
+    assert_judged_alike(
+        tmp_path, line, listenbrainz._decode_listen, from_json, listenbrainz.normalise
+    )
 
 
-album = st.fixed_dictionaries({}, optional={"albumtitle": mostly(text), "artists": st.lists(text, max_size=2)})
+album = st.fixed_dictionaries(
+    {}, optional={"albumtitle": mostly(text), "artists": st.lists(text, max_size=2)}
+)
 track = st.fixed_dictionaries(
-    {"artists": mostly(st.lists(mostly(st.sampled_from(["A", "A • B", "b", " "])), max_size=3)), "title": name},
+    {
+        "artists": mostly(st.lists(mostly(st.sampled_from(["A", "A • B", "b", " "])), max_size=3)),
+        "title": name,
+    },
     optional={"album": mostly(album | st.none()), "length": mostly(st.integers(0, 600))},
 )
 scrobble = st.fixed_dictionaries(
@@ -116,7 +150,9 @@ scrobble = st.fixed_dictionaries(
 )
 
 
-@hypothesis_settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(values=st.lists(scrobble, min_size=1, max_size=4))
 def test_maloja_stretches(tmp_path, values):
     stretch = json.dumps(values, indent=3, ensure_ascii=False)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,7 +16,7 @@ ACCOUNT = FIXTURES / "StreamingHistory_music_0.json"
 
 
 def unix(text: str) -> int:
-    return int(datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp())
+    return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp())
 
 
 @pytest.mark.parametrize(
@@ -147,7 +147,9 @@ def test_extended_history_zip_reads_audio_members_in_name_order_and_ignores_the_
         {
             f"{EXTENDED_FOLDER}/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF-1.4",
             f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_10.json": audio,
-            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_2.json": (FIXTURES / "endsong_0.json").read_bytes(),
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_2.json": (
+                FIXTURES / "endsong_0.json"
+            ).read_bytes(),
             f"{EXTENDED_FOLDER}/Streaming_History_Video_2023-2024.json": b'[{"ts": "2024-01-01T00:00:00Z"}]',
         },
     )
@@ -155,7 +157,10 @@ def test_extended_history_zip_reads_audio_members_in_name_order_and_ignores_the_
     assert export.format == "spotify_zip" and export.notes == []
     # _2 before _10 (natural order); each record as its file alone gives it, named by member.
     expected = [
-        (f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_{number}.json {r.position}", r._replace(position=""))
+        (
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_{number}.json {r.position}",
+            r._replace(position=""),
+        )
         for number, single in ((2, FIXTURES / "endsong_0.json"), (10, EXTENDED))
         for r in read_all(single)[1]
     ]
@@ -168,7 +173,9 @@ def test_account_data_zip_reads_music_history_not_podcasts(tmp_path):
         tmp_path,
         {
             "Spotify Account Data/Userdata.json": b'{"username": "example"}',
-            "Spotify Account Data/StreamingHistory_podcast_0.json": (FIXTURES / "StreamingHistory_podcast_0.json").read_bytes(),
+            "Spotify Account Data/StreamingHistory_podcast_0.json": (
+                FIXTURES / "StreamingHistory_podcast_0.json"
+            ).read_bytes(),
             "Spotify Account Data/StreamingHistory_music_0.json": ACCOUNT.read_bytes(),
         },
     )

@@ -13,11 +13,15 @@ from koito_assets.sources.zipsafe import ZipLimits, open_zip
 
 from .helpers import read_all, settings, zip_listenbrainz
 
-LISTEN = json.dumps({"listened_at": 1709402230, "track_metadata": {"artist_name": "A", "track_name": "T"}})
+LISTEN = json.dumps(
+    {"listened_at": 1709402230, "track_metadata": {"artist_name": "A", "track_name": "T"}}
+)
 LINE = (LISTEN + "\n").encode()
 
 
-def make_zip(path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> Path:
+def make_zip(
+    path: Path, members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED
+) -> Path:
     with zipfile.ZipFile(path, "w", compression=compression) as archive:
         archive.writestr("user.json", b'{"user_id": 1, "username": "example"}')
         for name, data in members.items():
@@ -38,7 +42,9 @@ def test_declared_member_and_total_sizes(tmp_path):
         {"listens/2024/1.jsonl": LINE * 20, "listens/2024/2.jsonl": LINE * 20},
     )
     with open_zip(path, ZipLimits(max_member_bytes=1000)) as archive:
-        with pytest.raises(ExportError, match="listens/2024/1.jsonl: declares .* bytes, over the limit"):
+        with pytest.raises(
+            ExportError, match="listens/2024/1.jsonl: declares .* bytes, over the limit"
+        ):
             archive.check_sizes(archive.members)
     with open_zip(path, ZipLimits(max_total_bytes=3000)) as archive:
         with pytest.raises(ExportError, match="members declare .* bytes, over the limit"):
@@ -57,14 +63,18 @@ def test_bytes_actually_read_are_counted_against_the_limits(tmp_path):
 
 
 def test_too_many_members_refused_from_the_end_record(tmp_path):
-    path = make_zip(tmp_path / "export.zip", {f"listens/2024/{month}.jsonl": b"" for month in range(1, 7)})
+    path = make_zip(
+        tmp_path / "export.zip", {f"listens/2024/{month}.jsonl": b"" for month in range(1, 7)}
+    )
     with pytest.raises(ExportError, match="the zip directory declares 7 entries"):
         with open_zip(path, ZipLimits(max_members=5)):
             pass
 
 
 def test_too_many_members_refused_even_when_the_end_record_lies(tmp_path):
-    path = make_zip(tmp_path / "export.zip", {f"listens/2024/{month}.jsonl": b"" for month in range(1, 7)})
+    path = make_zip(
+        tmp_path / "export.zip", {f"listens/2024/{month}.jsonl": b"" for month in range(1, 7)}
+    )
     data = bytearray(path.read_bytes())
     end_record = data.rfind(b"PK\x05\x06")
     data[end_record + 8 : end_record + 12] = (1).to_bytes(2, "little") * 2  # "1 entry"

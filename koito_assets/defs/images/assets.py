@@ -4,7 +4,6 @@ Unpartitioned and downstream of ``listens_loaded`` (it covers every imported fil
 job and schedule: an import never waits on an image provider.
 """
 
-
 import dagster as dg
 
 from koito_assets.db.resource import DB_POOL, KoitoDatabase
@@ -15,7 +14,9 @@ from koito_assets.settings import Settings, get_settings
 
 
 class ImagesConfig(dg.Config):
-    download: bool = False  # also write the files into image_cache/ (KOITO_FETCH_IMAGES_DURING_IMPORT does too)
+    download: bool = (
+        False  # also write the files into image_cache/ (KOITO_FETCH_IMAGES_DURING_IMPORT does too)
+    )
     limit: int = 100_000  # at most this many entities per run
     workers: int = 8  # lookups in flight; each provider still keeps its own rate limit
 
@@ -25,7 +26,11 @@ def run_backfill(
 ) -> BackfillReport:
     """One backfill over the due entities, with the chain and cache Koito's variables configure."""
     finder = image_finder_from_settings(settings, max_concurrency=workers)
-    cache = image_cache_from_settings(settings) if download or settings.fetch_images_during_import else None
+    cache = (
+        image_cache_from_settings(settings)
+        if download or settings.fetch_images_during_import
+        else None
+    )
     return backfill_images(db_conn, settings, finder, cache=cache, limit=limit, workers=workers)
 
 
@@ -40,7 +45,10 @@ def _provider_table(report: BackfillReport) -> dg.MetadataValue:
 
 
 @dg.asset(
-    group_name="koito_images", kinds={"postgres"}, pool=DB_POOL, deps=[dg.AssetKey("listens_loaded")],
+    group_name="koito_images",
+    kinds={"postgres"},
+    pool=DB_POOL,
+    deps=[dg.AssetKey("listens_loaded")],
     description="Find images for artists and releases that have none and are due for a try.",
 )
 def images_backfilled(
@@ -48,14 +56,23 @@ def images_backfilled(
 ) -> dg.MaterializeResult:
     with db.connection() as conn:
         report = run_backfill(
-            conn, get_settings(), download=config.download, limit=config.limit, workers=config.workers
+            conn,
+            get_settings(),
+            download=config.download,
+            limit=config.limit,
+            workers=config.workers,
         )
     context.log.info(
         f"images: {report.checked} checked, {report.found} found, {report.missed} missed, "
         f"{report.failed} failed in {report.seconds:.1f} s"
     )
-    return dg.MaterializeResult(metadata={
-        "checked": report.checked, "found": report.found, "missed": report.missed,
-        "failed": report.failed, "by_provider": _provider_table(report),
-        "seconds": round(report.seconds, 3),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "checked": report.checked,
+            "found": report.found,
+            "missed": report.missed,
+            "failed": report.failed,
+            "by_provider": _provider_table(report),
+            "seconds": round(report.seconds, 3),
+        }
+    )

@@ -8,7 +8,6 @@ through an IO manager. Transient database errors (connection lost, server restar
 Dagster for a retry; anything else fails the step with the reason.
 """
 
-
 import hashlib
 import shutil
 import time
@@ -89,7 +88,10 @@ def _file_id(conn: psycopg.Connection, file_key: str) -> int:
 
 
 @dg.asset(
-    partitions_def=export_files, group_name=GROUP, kinds={"postgres"}, pool=DB_POOL,
+    partitions_def=export_files,
+    group_name=GROUP,
+    kinds={"postgres"},
+    pool=DB_POOL,
     description="Detect the format, stream-parse the file and COPY its records into staging.",
 )
 def raw_scrobbles(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.MaterializeResult:
@@ -107,9 +109,16 @@ def raw_scrobbles(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.Ma
             with conn.transaction():
                 staged = stage_export(conn, file_id, export)
                 ledger.update_file(
-                    conn, file_key, status="staged", format=export.format, sha256=_sha256(path),
-                    records=export.stats.records, accepted=staged.accepted, skipped=staged.skipped,
-                    unique_keys=staged.unique_keys, stage="raw_scrobbles",
+                    conn,
+                    file_key,
+                    status="staged",
+                    format=export.format,
+                    sha256=_sha256(path),
+                    records=export.stats.records,
+                    accepted=staged.accepted,
+                    skipped=staged.skipped,
+                    unique_keys=staged.unique_keys,
+                    stage="raw_scrobbles",
                     seconds=time.perf_counter() - started,
                 )
         except ExportError as exc:
@@ -118,29 +127,45 @@ def raw_scrobbles(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.Ma
             raise dg.Failure(description=str(exc)) from None
     seconds = time.perf_counter() - started
     skipped_rows = sorted(staged.skipped.items(), key=lambda kv: -kv[1])
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path)),
-        "format": export.format,
-        "records": export.stats.records,
-        "accepted": staged.accepted,
-        "skipped": sum(staged.skipped.values()),
-        "skipped_by_reason": _markdown_table(["reason", "count"], [list(r) for r in skipped_rows]),
-        "seconds": round(seconds, 3),
-        "records_per_second": _rate(export.stats.records, seconds),
-        "preview": _markdown_table(
-            ["listened_at", "artist", "track", "album"],
-            [[time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.listened_at)), r.artist, r.track, r.album]
-             for r in staged.preview],
-        ),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "format": export.format,
+            "records": export.stats.records,
+            "accepted": staged.accepted,
+            "skipped": sum(staged.skipped.values()),
+            "skipped_by_reason": _markdown_table(
+                ["reason", "count"], [list(r) for r in skipped_rows]
+            ),
+            "seconds": round(seconds, 3),
+            "records_per_second": _rate(export.stats.records, seconds),
+            "preview": _markdown_table(
+                ["listened_at", "artist", "track", "album"],
+                [
+                    [
+                        time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.listened_at)),
+                        r.artist,
+                        r.track,
+                        r.album,
+                    ]
+                    for r in staged.preview
+                ],
+            ),
+        }
+    )
 
 
 @dg.asset(
-    partitions_def=export_files, group_name=GROUP, kinds={"postgres"}, pool=DB_POOL,
+    partitions_def=export_files,
+    group_name=GROUP,
+    kinds={"postgres"},
+    pool=DB_POOL,
     deps=[raw_scrobbles],
     description="The file's distinct lookup keys, one representative record each, hit or miss.",
 )
-def unique_entity_keys(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.MaterializeResult:
+def unique_entity_keys(
+    context: dg.AssetExecutionContext, db: KoitoDatabase
+) -> dg.MaterializeResult:
     file_key = context.partition_key
     started = time.perf_counter()
     with transient_database_errors(context), db.connection() as conn, conn.transaction():
@@ -149,15 +174,27 @@ def unique_entity_keys(context: dg.AssetExecutionContext, db: KoitoDatabase) -> 
         conn.execute(load_sql("collect_keys"), {"file_id": file_id})
         keys, hits = conn.execute(
             "SELECT count(*), count(*) FILTER (WHERE cache_hit) FROM koito_import.file_keys "
-            "WHERE file_id = %s", (file_id,),
+            "WHERE file_id = %s",
+            (file_id,),
         ).fetchone()
         seconds = time.perf_counter() - started
-        ledger.update_file(conn, file_key, status="keyed", unique_keys=keys, cache_hits=hits,
-                           stage="unique_entity_keys", seconds=seconds)
-    return dg.MaterializeResult(metadata={
-        "unique_keys": keys, "cache_hits": hits, "cache_misses": keys - hits,
-        "seconds": round(seconds, 3),
-    })
+        ledger.update_file(
+            conn,
+            file_key,
+            status="keyed",
+            unique_keys=keys,
+            cache_hits=hits,
+            stage="unique_entity_keys",
+            seconds=seconds,
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "unique_keys": keys,
+            "cache_hits": hits,
+            "cache_misses": keys - hits,
+            "seconds": round(seconds, 3),
+        }
+    )
 
 
 def _skip_unresolvable(conn: psycopg.Connection, file_id: int, failed: dict[str, str]) -> int:
@@ -165,7 +202,9 @@ def _skip_unresolvable(conn: psycopg.Connection, file_id: int, failed: dict[str,
     if not failed:
         return 0
     params = {
-        "file_id": file_id, "keys": list(failed), "reason": UNRESOLVABLE,
+        "file_id": file_id,
+        "keys": list(failed),
+        "reason": UNRESOLVABLE,
         "details": [detail[:500] for detail in failed.values()],
     }
     moved = conn.execute(
@@ -188,15 +227,22 @@ def _skip_unresolvable(conn: psycopg.Connection, file_id: int, failed: dict[str,
     return moved
 
 
-def resolve_file_keys(conn: psycopg.Connection, db: KoitoDatabase, file_id: int, settings: Settings):
+def resolve_file_keys(
+    conn: psycopg.Connection, db: KoitoDatabase, file_id: int, settings: Settings
+):
     """Resolve every key of the file the cache cannot answer; returns resolve_keys' result."""
     rows = conn.execute(load_sql("unresolved_keys"), {"file_id": file_id}).fetchall()
     records = [decode_record(from_json(payload)) for _, payload in rows]
-    return resolve_keys(db.pool, records, musicbrainz=musicbrainz_from_settings(settings), settings=settings)
+    return resolve_keys(
+        db.pool, records, musicbrainz=musicbrainz_from_settings(settings), settings=settings
+    )
 
 
 @dg.asset(
-    partitions_def=export_files, group_name=GROUP, kinds={"postgres"}, pool=DB_POOL,
+    partitions_def=export_files,
+    group_name=GROUP,
+    kinds={"postgres"},
+    pool=DB_POOL,
     deps=[unique_entity_keys],
     description="Resolve cache misses to Koito artists, albums and tracks, and cache them.",
 )
@@ -215,22 +261,30 @@ def resolved_lookup(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.
                 skipped[UNRESOLVABLE] = skipped.get(UNRESOLVABLE, 0) + moved
             seconds = time.perf_counter() - started
             ledger.update_file(
-                conn, file_key, status="resolved", skipped=skipped,
+                conn,
+                file_key,
+                status="resolved",
+                skipped=skipped,
                 accepted=(known["accepted"] or 0) - moved,
-                artists_created=result.artists_created, albums_created=result.albums_created,
-                tracks_created=result.tracks_created, stage="resolved_lookup", seconds=seconds,
+                artists_created=result.artists_created,
+                albums_created=result.albums_created,
+                tracks_created=result.tracks_created,
+                stage="resolved_lookup",
+                seconds=seconds,
             )
     for key, reason in list(result.failed.items())[:20]:
         context.log.warning(f"{file_key}: cannot resolve {key!r}: {reason}")
-    return dg.MaterializeResult(metadata={
-        "keys_resolved": len(result.ids),
-        "artists_created": result.artists_created,
-        "albums_created": result.albums_created,
-        "tracks_created": result.tracks_created,
-        "unresolvable_keys": len(result.failed),
-        "records_skipped_unresolvable": moved,
-        "seconds": round(seconds, 3),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "keys_resolved": len(result.ids),
+            "artists_created": result.artists_created,
+            "albums_created": result.albums_created,
+            "tracks_created": result.tracks_created,
+            "unresolvable_keys": len(result.failed),
+            "records_skipped_unresolvable": moved,
+            "seconds": round(seconds, 3),
+        }
+    )
 
 
 def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]:
@@ -289,16 +343,28 @@ def _move_to_complete(path: Path, settings: Settings) -> Path | None:
 
 
 @dg.asset(
-    partitions_def=export_files, group_name=GROUP, kinds={"postgres"}, pool=DB_POOL,
+    partitions_def=export_files,
+    group_name=GROUP,
+    kinds={"postgres"},
+    pool=DB_POOL,
     deps=[resolved_lookup],
     description="Insert the file's listens in one statement, fill unknown durations, finish the file.",
     check_specs=[
-        dg.AssetCheckSpec("counts_balance", asset="listens_loaded",
-                          description="records = accepted + skipped; accepted = inserted + duplicates"),
-        dg.AssetCheckSpec("every_key_resolved", asset="listens_loaded",
-                          description="every lookup key of the file has a cache row"),
-        dg.AssetCheckSpec("every_listen_present", asset="listens_loaded",
-                          description="every accepted record has a listen of its track at its second"),
+        dg.AssetCheckSpec(
+            "counts_balance",
+            asset="listens_loaded",
+            description="records = accepted + skipped; accepted = inserted + duplicates",
+        ),
+        dg.AssetCheckSpec(
+            "every_key_resolved",
+            asset="listens_loaded",
+            description="every lookup key of the file has a cache row",
+        ),
+        dg.AssetCheckSpec(
+            "every_listen_present",
+            asset="listens_loaded",
+            description="every accepted record has a listen of its track at its second",
+        ),
     ],
 )
 def listens_loaded(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.MaterializeResult:
@@ -308,26 +374,42 @@ def listens_loaded(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.M
     with transient_database_errors(context), db.connection() as conn:
         file_id = _file_id(conn, file_key)
         inserted, insert_seconds = _load_listens(conn, db, file_id, settings)
-        staged, unresolved, missing = conn.execute(load_sql("check_counts"), {"file_id": file_id}).fetchone()
+        staged, unresolved, missing = conn.execute(
+            load_sql("check_counts"), {"file_id": file_id}
+        ).fetchone()
         known = ledger.get_file(conn, file_key)
         skipped_total = sum((known["skipped"] or {}).values())
         duplicates = staged - inserted
-        balanced = known["records"] == known["accepted"] + skipped_total and known["accepted"] == staged
+        balanced = (
+            known["records"] == known["accepted"] + skipped_total and known["accepted"] == staged
+        )
         complete = balanced and unresolved == 0 and missing == 0
         moved_to = None
         with conn.transaction():
-            ledger.update_file(conn, file_key, status="loaded", listens_inserted=inserted,
-                               duplicates=duplicates, stage="listens_insert", seconds=insert_seconds)
+            ledger.update_file(
+                conn,
+                file_key,
+                status="loaded",
+                listens_inserted=inserted,
+                duplicates=duplicates,
+                stage="listens_insert",
+                seconds=insert_seconds,
+            )
         if complete:
             moved_to = _move_to_complete(Path(known["path"]), settings)
             with conn.transaction():
                 # The file is done: its staging rows have served their purpose.
-                conn.execute("DELETE FROM koito_import.staged_scrobbles WHERE file_id = %s", (file_id,))
+                conn.execute(
+                    "DELETE FROM koito_import.staged_scrobbles WHERE file_id = %s", (file_id,)
+                )
                 conn.execute("DELETE FROM koito_import.file_keys WHERE file_id = %s", (file_id,))
                 ledger.update_file(
-                    conn, file_key, status="complete",
+                    conn,
+                    file_key,
+                    status="complete",
                     path=str(moved_to or known["path"]),
-                    stage="listens_loaded", seconds=time.perf_counter() - started,
+                    stage="listens_loaded",
+                    seconds=time.perf_counter() - started,
                 )
     seconds = time.perf_counter() - started
     context.log.info(
@@ -336,23 +418,37 @@ def listens_loaded(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.M
     )
     return dg.MaterializeResult(
         metadata={
-            "listens_inserted": inserted, "duplicates_ignored": duplicates,
-            "seconds": round(seconds, 3), "listens_per_second": _rate(inserted, seconds),
+            "listens_inserted": inserted,
+            "duplicates_ignored": duplicates,
+            "seconds": round(seconds, 3),
+            "listens_per_second": _rate(inserted, seconds),
             "insert_seconds": round(insert_seconds, 3),
             "insert_listens_per_second": _rate(inserted, insert_seconds),
             "moved_to": str(moved_to) if moved_to else "",
         },
         check_results=[
             dg.AssetCheckResult(
-                check_name="counts_balance", passed=bool(balanced),
-                metadata={"records": known["records"], "accepted": known["accepted"],
-                          "skipped": skipped_total, "staged": staged, "inserted": inserted,
-                          "duplicates": duplicates},
+                check_name="counts_balance",
+                passed=bool(balanced),
+                metadata={
+                    "records": known["records"],
+                    "accepted": known["accepted"],
+                    "skipped": skipped_total,
+                    "staged": staged,
+                    "inserted": inserted,
+                    "duplicates": duplicates,
+                },
             ),
-            dg.AssetCheckResult(check_name="every_key_resolved", passed=unresolved == 0,
-                                metadata={"unresolved_keys": unresolved}),
-            dg.AssetCheckResult(check_name="every_listen_present", passed=missing == 0,
-                                metadata={"records_without_listen": missing}),
+            dg.AssetCheckResult(
+                check_name="every_key_resolved",
+                passed=unresolved == 0,
+                metadata={"unresolved_keys": unresolved},
+            ),
+            dg.AssetCheckResult(
+                check_name="every_listen_present",
+                passed=missing == 0,
+                metadata={"records_without_listen": missing},
+            ),
         ],
     )
 

@@ -16,8 +16,15 @@ import psycopg
 from psycopg.rows import dict_row
 
 COUNT_COLUMNS = (
-    "records", "accepted", "unique_keys", "cache_hits", "artists_created", "albums_created",
-    "tracks_created", "listens_inserted", "duplicates",
+    "records",
+    "accepted",
+    "unique_keys",
+    "cache_hits",
+    "artists_created",
+    "albums_created",
+    "tracks_created",
+    "listens_inserted",
+    "duplicates",
 )
 
 
@@ -62,8 +69,13 @@ def get_file(conn: psycopg.Connection, file_key: str) -> dict[str, Any] | None:
 
 
 def update_file(
-    conn: psycopg.Connection, file_key: str, *, status: str | None = None,
-    stage: str | None = None, seconds: float | None = None, **values: Any,
+    conn: psycopg.Connection,
+    file_key: str,
+    *,
+    status: str | None = None,
+    stage: str | None = None,
+    seconds: float | None = None,
+    **values: Any,
 ) -> None:
     """Set counts/fields (only known columns), the status and one stage's seconds."""
     allowed = set(COUNT_COLUMNS) | {"format", "sha256", "skipped", "error", "path"}
@@ -81,7 +93,9 @@ def update_file(
         if status == "complete":
             assignments.append("completed_at = now()")
     if stage is not None and seconds is not None:
-        assignments.append("stage_seconds = stage_seconds || jsonb_build_object(%s::text, %s::float8)")
+        assignments.append(
+            "stage_seconds = stage_seconds || jsonb_build_object(%s::text, %s::float8)"
+        )
         params += [stage, round(seconds, 4)]
     params.append(file_key)
     conn.execute(

@@ -66,8 +66,16 @@ def _summary_from_ledger(path: Path, row: dict | None, seconds: float) -> FileSu
     if row is None:
         return summary
     summary.format = row["format"]
-    for name in ("records", "accepted", "listens_inserted", "duplicates", "artists_created",
-                 "albums_created", "tracks_created", "cache_hits"):
+    for name in (
+        "records",
+        "accepted",
+        "listens_inserted",
+        "duplicates",
+        "artists_created",
+        "albums_created",
+        "tracks_created",
+        "cache_hits",
+    ):
         setattr(summary, name, row[name] or 0)
     summary.skipped = dict(row["skipped"] or {})
     return summary

@@ -10,9 +10,8 @@ leaves its ledger row unfinished and untouched. Once that row is STALE_AFTER old
 the partition is in progress, the file is requested again under a new run key.
 """
 
-
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -43,8 +42,11 @@ def list_export_files(folder: Path) -> dict[str, ledger.FileVersion]:
 STALE_AFTER = timedelta(minutes=15)
 # queued runs count too: they will get to the file
 UNFINISHED_RUNS = [
-    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
 ]
 
 
@@ -53,7 +55,8 @@ def files_to_import(
 ) -> list[str]:
     """Names whose content the ledger has not seen: new files, or files changed since."""
     return sorted(
-        name for name, version in on_disk.items()
+        name
+        for name, version in on_disk.items()
         if name not in known or known[name].version != version
     )
 
@@ -63,8 +66,10 @@ def stalled_imports(
 ) -> list[str]:
     """Unchanged files whose import stopped unfinished more than STALE_AFTER ago."""
     return sorted(
-        name for name, version in on_disk.items()
-        if name in known and known[name].version == version
+        name
+        for name, version in on_disk.items()
+        if name in known
+        and known[name].version == version
         and known[name].status not in ledger.FINISHED
         and known[name].updated_at < now - STALE_AFTER
     )
@@ -100,13 +105,17 @@ def import_folder_sensor(context: dg.SensorEvaluationContext, db: KoitoDatabase)
         for name in files_to_import(on_disk, known)
     ]
     requests += [
-        dg.RunRequest(partition_key=name, run_key=run_key(name, on_disk[name], known[name].updated_at))
-        for name in stalled_imports(on_disk, known, datetime.now(timezone.utc))
+        dg.RunRequest(
+            partition_key=name, run_key=run_key(name, on_disk[name], known[name].updated_at)
+        )
+        for name in stalled_imports(on_disk, known, datetime.now(UTC))
         if not _partition_running(context.instance, name)
     ]
     if not requests:
         return dg.SkipReason(f"{len(on_disk)} file(s) in the import folder, none new or changed")
     return dg.SensorResult(
-        dynamic_partitions_requests=[export_files.build_add_request([r.partition_key for r in requests])],
+        dynamic_partitions_requests=[
+            export_files.build_add_request([r.partition_key for r in requests])
+        ],
         run_requests=requests,
     )

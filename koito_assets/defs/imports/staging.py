@@ -56,9 +56,9 @@ def decode_record(raw: list) -> Scrobble:
         artist_names=tuple(record.artist_names),
         artist_mbids=tuple(record.artist_mbids),
         artist_mbid_mappings=tuple(tuple(m) for m in record.artist_mbid_mappings),
-        koito=None if koito is None else KoitoListen(
-            _entity(koito[0]), _entity(koito[1]), tuple(_entity(a) for a in koito[2])
-        ),
+        koito=None
+        if koito is None
+        else KoitoListen(_entity(koito[0]), _entity(koito[1]), tuple(_entity(a) for a in koito[2])),
     )
 
 
@@ -96,10 +96,15 @@ def stage_export(
     first = last = None
     # Rows are formatted here, a batch per write: psycopg's write_row costs ~3 µs a row.
     lines: list[str] = []
-    with collector_paused(), without_row_checks(conn), conn.cursor() as cur, cur.copy(
-        "COPY koito_import.staged_scrobbles "
-        "(file_id, seq, lookup_key, listened_at, client, duration_s, payload) FROM STDIN"
-    ) as copy:
+    with (
+        collector_paused(),
+        without_row_checks(conn),
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY koito_import.staged_scrobbles "
+            "(file_id, seq, lookup_key, listened_at, client, duration_s, payload) FROM STDIN"
+        ) as copy,
+    ):
         seq = 0
         for item in export:
             if isinstance(item, Skipped):
@@ -124,7 +129,9 @@ def stage_export(
                 first = ts
             if last is None or ts > last:
                 last = ts
-            lines.append(f"{file_id}\t{seq}\t{key_text}\t{ts}\t{client}\t{item.duration_s}\t{payload}\n")
+            lines.append(
+                f"{file_id}\t{seq}\t{key_text}\t{ts}\t{client}\t{item.duration_s}\t{payload}\n"
+            )
             if len(lines) >= COPY_BATCH_ROWS:
                 copy.write("".join(lines))
                 lines.clear()
@@ -137,9 +144,12 @@ def stage_export(
             copy.write("".join(lines))
         result.accepted = seq
     if skipped_rows:
-        with conn.cursor() as cur, cur.copy(
-            "COPY koito_import.skipped_records (file_id, position, reason, detail) FROM STDIN"
-        ) as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy(
+                "COPY koito_import.skipped_records (file_id, position, reason, detail) FROM STDIN"
+            ) as copy,
+        ):
             for row in skipped_rows:
                 copy.write_row(row)
     result.skipped = dict(export.stats.skipped)
