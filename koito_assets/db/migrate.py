@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 
 import psycopg
+
+from koito_assets.db.sql_files import sql_folder
 
 KOITO_GOOSE_VERSION = 5
 IMPORT_SCHEMA = "koito_import"
@@ -65,9 +66,9 @@ class MigrationReport:
         return bool(self.koito_applied or self.import_applied or self.created_default_user)
 
 
-def _load(package: str) -> list[Migration]:
+def _load(folder: str) -> list[Migration]:
     found = []
-    for entry in resources.files(package).iterdir():
+    for entry in sql_folder(folder).iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))
@@ -75,11 +76,11 @@ def _load(package: str) -> list[Migration]:
 
 
 def koito_migrations() -> list[Migration]:
-    return _load("koito_assets.db.migrations.koito")
+    return _load("koito")
 
 
 def import_migrations() -> list[Migration]:
-    return _load("koito_assets.db.migrations.koito_import")
+    return _load("koito_import")
 
 
 def _goose_version(conn: psycopg.Connection) -> int | None:

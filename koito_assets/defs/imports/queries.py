@@ -1,10 +1,8 @@
-"""The SQL the import assets run, kept in .sql files beside them."""
+"""The SQL the import assets run, kept in ``sql/imports/``."""
 
-from functools import cache
-from importlib import resources
+from koito_assets.db.sql_files import sql_text
 
 
-@cache
 def load_sql(name: str) -> str:
-    """The text of ``sql/<name>.sql`` in this package."""
-    return (resources.files(__package__) / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+    """The text of ``sql/imports/<name>.sql``."""
+    return sql_text("imports", name)
