@@ -55,8 +55,8 @@ from psycopg import sql
 
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import embedded_server, ensure_database
-from koito_assets.enrich.backfill import BackfillReport, backfill_images, due_candidates
 from koito_assets.enrich.http import DEFAULT_POLICY, HttpService, new_session
+from koito_assets.enrich.images.backfill import BackfillReport, backfill_images, due_candidates
 from koito_assets.enrich.images.chain import ImageFinder
 from koito_assets.enrich.images.cover_art_archive import CoverArtArchive
 from koito_assets.enrich.images.deezer import Deezer

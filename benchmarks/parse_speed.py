@@ -355,9 +355,7 @@ def write_koito(path: Path, count: int, library: Library) -> None:
         for index, moment in enumerate(library.times(count)):
             artist, album, title = library.play()
             listen = {
-                "listened_at": datetime.fromtimestamp(moment, UTC).strftime(
-                    "%Y-%m-%dT%H:%M:%SZ"
-                ),
+                "listened_at": datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "client": "navidrome",
                 "track": entity(library.titles[title], library.title_mbids[title], duration=240),
                 "album": entity(

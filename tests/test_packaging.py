@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -36,6 +37,15 @@ def test_every_package_folder_is_listed_in_pyproject():
 
 
 def _build_wheel(out: Path) -> Path:
+    # Built from a copy: setuptools leaves build/ and *.egg-info behind in the tree it builds.
+    source = out.parent / "source"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".*", "build", "*.egg-info", "__pycache__", "tests", "benchmarks"
+        ),
+    )
     subprocess.run(
         [
             sys.executable,

@@ -45,9 +45,9 @@ from koito_assets.catalog.lookup_key import lookup_key, lookup_mbids, primary_al
 from koito_assets.catalog.musicbrainz_memo import MemoMusicBrainz, prefetch
 from koito_assets.catalog.transactions import LostRace, in_transaction
 from koito_assets.catalog.validation import InvalidRecord, check_record
-from koito_assets.collector import collector_paused
 from koito_assets.db.row_checks import without_row_checks
 from koito_assets.enrich.musicbrainz import MbArtist, MbRecording, MbRelease, MusicBrainz
+from koito_assets.gc_pause import collector_paused
 from koito_assets.settings import Settings
 from koito_assets.sources.record import Scrobble
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from koito_assets.catalog import koito_export
+from koito_assets.catalog import koito_export_rules
 from koito_assets.catalog.artist_parsing import Parsed, base_first, equal_fold, parsed_names
 from koito_assets.catalog.locks import (
     album_lock,
@@ -192,7 +192,7 @@ def resolve_artists(store: CatalogStore, record: Scrobble) -> Artists:
     """The record's artists (Koito's AssociateArtists). Matching runs in Koito's order, so it
     finds and creates what Koito does; the list comes out base artist first."""
     if record.koito is not None:
-        ids = koito_export.resolve_artists(store, record.koito)
+        ids = koito_export_rules.resolve_artists(store, record.koito)
         return Artists(ids, ids[0])
     koito: list[int] = []  # Koito's result, in Koito's order
     ours: list[int] = []  # the same artists, base first
@@ -286,7 +286,7 @@ def _album_from_musicbrainz(store: CatalogStore, record: Scrobble, artists: Arti
 def resolve_album(store: CatalogStore, record: Scrobble, artists: Artists) -> int:
     """The record's release (Koito's AssociateAlbum), then its artist links (AddArtistsToAlbum)."""
     if record.koito is not None:
-        return koito_export.resolve_album(store, record.koito, artists.ids)
+        return koito_export_rules.resolve_album(store, record.koito, artists.ids)
     if record.release_mbid:
         album = store.album_by_mbid(record.release_mbid)
         if album is None:
@@ -346,7 +346,7 @@ def _track_by_info(
 def resolve_track(store: CatalogStore, record: Scrobble, artists: Sequence[int], album: int) -> int:
     """The record's track (Koito's AssociateTrack)."""
     if record.koito is not None:
-        return koito_export.resolve_track(store, record.koito, artists, album)
+        return koito_export_rules.resolve_track(store, record.koito, artists, album)
     mbid = record.recording_mbid
     if mbid:
         found = store.track_by_mbid(mbid)

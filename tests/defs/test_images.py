@@ -92,7 +92,7 @@ def test_a_miss_is_not_asked_again_before_its_retry_interval(
     second = run_backfill(conn, settings, download=False, limit=1000)
     assert second.checked == 0 and len(fake_deezer.requests) == asked  # nothing re-asked
 
-    from koito_assets.enrich.backfill import backfill_images
+    from koito_assets.enrich.images.backfill import backfill_images
     from koito_assets.enrich.images.chain import image_finder_from_settings
 
     later = datetime.now(UTC) + timedelta(hours=25)

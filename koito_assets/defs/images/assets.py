@@ -7,7 +7,7 @@ job and schedule: an import never waits on an image provider.
 import dagster as dg
 
 from koito_assets.db.resource import DB_POOL, KoitoDatabase
-from koito_assets.enrich.backfill import BackfillReport, backfill_images
+from koito_assets.enrich.images.backfill import BackfillReport, backfill_images
 from koito_assets.enrich.images.cache import image_cache_from_settings
 from koito_assets.enrich.images.chain import image_finder_from_settings
 from koito_assets.settings import Settings, get_settings

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import psycopg
 
 from koito_assets.catalog.lookup_key import lookup_key
-from koito_assets.collector import collector_paused
 from koito_assets.db.row_checks import without_row_checks
+from koito_assets.gc_pause import collector_paused
 from koito_assets.sources import Export
 from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Scrobble, Skipped
 
