@@ -17,7 +17,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 from pydantic import PrivateAttr
 
-from koito_assets.db.bootstrap import prepare_database
+from koito_assets.db.bootstrap import is_prepared, prepare_database
 from koito_assets.db.connection import open_database
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
@@ -30,13 +30,15 @@ _prepare_lock = threading.Lock()
 
 
 def prepare_once(url: str, settings: Settings) -> None:
-    """Prepare the database at ``url`` for these settings, once per process."""
+    """Prepare the database at ``url`` for these settings, once per process; a database that is
+    already prepared (``make run`` and the CLI prepare it when they start) costs one query."""
     key = (url, settings)
     if key in _prepared:
         return
     with _prepare_lock:
         if key not in _prepared:
-            prepare_database(url, settings)
+            if not is_prepared(url, settings):
+                prepare_database(url, settings)
             _prepared.add(key)
 
 
