@@ -7,9 +7,10 @@ in two phases, a fixed number of statements per batch whatever its size; new ent
 cache rows are written with multi-row INSERTs. Same rules, same order, so the same catalogue as
 ``submit_listen`` record by record (the differential test checks it).
 
-MusicBrainz, when enabled and needed, is asked up front by ``settings.resolve_workers``
-threads (musicbrainz_memo.py), outside any transaction; resolution itself then stays one
-deterministic pass in file order, which is what makes "the first record creates the album, with
+MusicBrainz, when enabled and needed, is asked up front (musicbrainz_memo.py): stored answers
+first, then searches of 100 MBIDs, then lookups for the rest, by ``settings.resolve_workers``
+threads, outside any transaction; resolution itself then stays one deterministic pass in file
+order, which is what makes "the first record creates the album, with
 its artists" hold as it does for Koito, and keeps MusicBrainz's one-request-a-second wait out
 of the time locks are held.
 
@@ -42,11 +43,13 @@ from koito_assets.catalog.batch_store import (
 from koito_assets.catalog.db_store import DbStore
 from koito_assets.catalog.locks import LockSet
 from koito_assets.catalog.lookup_key import lookup_key, lookup_mbids, primary_alias
-from koito_assets.catalog.musicbrainz_memo import MemoMusicBrainz, prefetch
+from koito_assets.catalog.musicbrainz_memo import prefetch
 from koito_assets.catalog.transactions import LostRace, in_transaction
 from koito_assets.catalog.validation import InvalidRecord, check_record
 from koito_assets.db.row_checks import without_row_checks
 from koito_assets.enrich.musicbrainz import MbArtist, MbRecording, MbRelease, MusicBrainz
+from koito_assets.enrich.musicbrainz_asker import MusicBrainzAsker, Progress
+from koito_assets.enrich.musicbrainz_store import AnswerStore
 from koito_assets.gc_pause import collector_paused
 from koito_assets.settings import Settings
 from koito_assets.sources.record import Scrobble
@@ -72,7 +75,11 @@ class ResolveResult:
     albums_created: int = 0
     tracks_created: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # key → reason
-    musicbrainz_requests: int = 0
+    musicbrainz_requests: int = 0  # requests sent to MusicBrainz (searches, browses, lookups)
+    musicbrainz_from_store: int = 0  # answers read from the store instead
+    musicbrainz_lookups_fallback: int = 0  # one-MBID lookups: what a search did not answer
+    musicbrainz_seconds: float = 0.0  # time spent asking (stored answers included)
+    musicbrainz_unreachable: str = ""  # why MusicBrainz was given up for this call, if it was
     live_queries: int = 0  # questions the bulk loads did not foresee (0 in every test)
     batches_resolved_per_key: int = 0  # batches that failed set-based and went key by key
 
@@ -107,7 +114,7 @@ def _until_locked(
 
 
 def _artist_inputs(
-    items: Sequence[Item], memo: MemoMusicBrainz, separators: Sequence[str]
+    items: Sequence[Item], memo: MusicBrainzAsker, separators: Sequence[str]
 ) -> tuple[set[str], set[str]]:
     """Every name and MBID the artist rules may look up for these records."""
     names: set[str] = set()
@@ -138,7 +145,7 @@ def _artist_inputs(
 
 
 def _album_inputs(
-    items: Sequence[Item], artists: dict[str, rules.Artists], memo: MemoMusicBrainz
+    items: Sequence[Item], artists: dict[str, rules.Artists], memo: MusicBrainzAsker
 ) -> tuple[set[tuple[str, int]], set[str]]:
     """Every (title, album artist) pair and release MBID the release rules may look up."""
     pairs: set[tuple[str, int]] = set()
@@ -160,7 +167,7 @@ def _album_inputs(
 
 
 def _track_inputs(
-    items: Sequence[Item], albums: AlbumState, memo: MemoMusicBrainz
+    items: Sequence[Item], albums: AlbumState, memo: MusicBrainzAsker
 ) -> tuple[set[tuple[str, int]], set[str]]:
     """(title, release) pairs for every existing release a record may end up on: every loaded
     release titled like the record's album (a link made earlier in the batch can lead there)."""
@@ -195,7 +202,7 @@ def _resolve_batch(
     conn: psycopg.Connection,
     locks: LockSet,
     items: Sequence[Item],
-    memo: MemoMusicBrainz,
+    memo: MusicBrainzAsker,
     settings: Settings,
 ) -> _Batch:
     """One transaction's worth of keys: two phases (artists; releases with tracks), each loaded,
@@ -282,7 +289,7 @@ def _resolve_one(
     locks: LockSet,
     key: str,
     record: Scrobble,
-    memo: MemoMusicBrainz,
+    memo: MusicBrainzAsker,
     settings: Settings,
 ) -> tuple[tuple[int, int, int], dict[str, int]]:
     store = DbStore(conn, locks, memo, settings.artist_separators)
@@ -295,7 +302,7 @@ def _resolve_one(
 def _resolve_one_by_one(
     conn: psycopg.Connection,
     items: Sequence[Item],
-    memo: MemoMusicBrainz,
+    memo: MusicBrainzAsker,
     settings: Settings,
 ) -> _Batch:
     """The fallback when a batch fails for a reason a retry does not cure: every key in its own
@@ -328,12 +335,14 @@ def resolve_keys(
     *,
     musicbrainz: MusicBrainz,
     settings: Settings,
+    progress: Progress | None = None,
 ) -> ResolveResult:
     """Resolve one representative record per lookup key (file order) to Koito ids.
 
     Returns the ids of every key (hits and misses), how many entities were created, and the
     keys that could not be resolved with the reason. Writes a track_lookup row for every key it
     resolved. Calling it again for keys whose rows have vanished resolves them again.
+    ``progress(done, planned)`` is called after each request to MusicBrainz.
     """
     result = ResolveResult()
     items: list[Item] = []
@@ -352,7 +361,13 @@ def resolve_keys(
     if not items:
         return result
 
-    memo = MemoMusicBrainz(musicbrainz)
+    store = AnswerStore(pool, settings.musicbrainz_cache_days)
+    memo = MusicBrainzAsker(
+        musicbrainz,
+        store if settings.musicbrainz_cache_days > 0 else None,
+        workers=settings.resolve_workers,
+        progress=progress,
+    )
     with pool.connection() as conn, collector_paused():
         autocommit = conn.autocommit
         conn.autocommit = True  # each batch is its own transaction; reads need none
@@ -361,7 +376,7 @@ def resolve_keys(
             result.ids.update(hits)
             result.cache_hits = len(hits)
             misses = [(key, record) for key, record in items if key not in hits]
-            prefetch(conn, [record for _, record in misses], memo, settings.resolve_workers)
+            prefetch(conn, [record for _, record in misses], memo)
             for start in range(0, len(misses), BATCH_KEYS):
                 chunk = misses[start : start + BATCH_KEYS]
                 try:
@@ -385,5 +400,10 @@ def resolve_keys(
                 result.live_queries += batch.live_queries
         finally:
             conn.autocommit = autocommit
-    result.musicbrainz_requests = memo.requests
+    stats = memo.stats
+    result.musicbrainz_requests = stats.requests
+    result.musicbrainz_from_store = stats.from_store
+    result.musicbrainz_lookups_fallback = stats.lookups
+    result.musicbrainz_seconds = stats.seconds
+    result.musicbrainz_unreachable = stats.unreachable
     return result
