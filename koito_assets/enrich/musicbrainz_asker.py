@@ -101,6 +101,7 @@ class MusicBrainzAsker:
         self._sent_here = 0  # for clients that do not count their own requests
         self._timeouts = 0
         self._search_failures = 0
+        self._pruned = False
 
     # -- what the rules call ---------------------------------------------------------------
     def artist(self, mbid: str) -> MbArtist:
@@ -149,6 +150,9 @@ class MusicBrainzAsker:
         started = time.perf_counter()
         todo = [q for q in dict.fromkeys(questions) if q not in self._answers]
         if todo and self.store is not None:
+            if not self._pruned:
+                self._pruned = True
+                self.store.prune()  # expired answers would only be skipped by every read
             stored = self.store.read(todo)
             self._remember(
                 {
