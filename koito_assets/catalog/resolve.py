@@ -342,7 +342,8 @@ def resolve_keys(
     Returns the ids of every key (hits and misses), how many entities were created, and the
     keys that could not be resolved with the reason. Writes a track_lookup row for every key it
     resolved. Calling it again for keys whose rows have vanished resolves them again.
-    ``progress(done, planned)`` is called after each request to MusicBrainz.
+    ``progress(done, planned)`` is called after each request to MusicBrainz. With MusicBrainz
+    on, the pool needs a second connection: answers are stored while this call holds one.
     """
     result = ResolveResult()
     items: list[Item] = []

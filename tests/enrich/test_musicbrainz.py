@@ -476,3 +476,23 @@ def test_the_fake_counts_requests_by_kind(mb: FakeMusicBrainz) -> None:
     mbz.recording(RECORDING)
     assert mb.request_counts() == {"lookup": 2, "search": 1, "browse": 1}
     assert mbz.requests_sent == 4
+
+
+def test_searches_are_as_polite_as_lookups(mb: FakeMusicBrainz) -> None:
+    settings = Settings.from_env(
+        {
+            "KOITO_MUSICBRAINZ_URL": mb.url,
+            "KOITO_MUSICBRAINZ_RATE_LIMIT": "5",
+            "KOITO_USER_AGENT_CONTACT": "me@example.org",
+        }
+    )
+    mbz = musicbrainz_from_settings(settings, backoff_s=0.01)
+    mb.fail_next("/ws/2/artist", 1, 429, retry_after=1)
+    assert set(mbz.search("artist", [ARTIST])) == {ARTIST}  # type: ignore[attr-defined]
+    mbz.search("recording", [RECORDING])  # type: ignore[attr-defined]
+    first, second, third = mb.requests
+    assert second.time - first.time >= 0.95  # Retry-After waited out
+    assert third.time - second.time >= 0.2 - 0.02  # 5 requests/s
+    assert all(
+        re.fullmatch(r"koito-assets/\S+ \( me@example\.org \)", r.user_agent) for r in mb.requests
+    )
