@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import dagster as dg
-import pytest
 
-from koito_assets import settings as settings_module
-from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
 from koito_assets.defs.imports.partitions import export_files
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 from tests.fakes.musicbrainz import FakeMusicBrainz, MbAlias
 
 ARTIST = "0a000000-0000-4000-8000-000000000001"
@@ -36,21 +35,18 @@ def write_listenbrainz(path: Path) -> Path:
     return path
 
 
-def settings_for(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> None:
-    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setenv("KOITO_MUSICBRAINZ_URL", url)
-    monkeypatch.setenv("KOITO_MUSICBRAINZ_RATE_LIMIT", "500")
-    monkeypatch.delenv("KOITO_DISABLE_MUSICBRAINZ", raising=False)
-    settings_module.get_settings.cache_clear()
+def settings_for(tmp_path: Path, url: str) -> SettingsResource:
+    return SettingsResource(
+        overrides={
+            "KOITO_CONFIG_DIR": str(tmp_path),
+            "KOITO_MUSICBRAINZ_URL": url,
+            "KOITO_MUSICBRAINZ_RATE_LIMIT": "500",
+            "KOITO_DISABLE_MUSICBRAINZ": "false",
+        }
+    )
 
 
-@pytest.fixture(autouse=True)
-def fresh_settings():
-    yield
-    settings_module.get_settings.cache_clear()
-
-
-def import_file(db_url: str, path: Path) -> tuple[dict, list[str]]:
+def import_file(db_url: str, settings: SettingsResource, path: Path) -> tuple[dict, list[str]]:
     """resolved_lookup's metadata and the messages it logged."""
     with dg.DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions(export_files.name, [path.name])
@@ -58,27 +54,27 @@ def import_file(db_url: str, path: Path) -> tuple[dict, list[str]]:
             IMPORT_ASSETS,
             partition_key=path.name,
             instance=instance,
-            resources={"db": KoitoDatabase(url=db_url)},
+            resources=import_resources(db_url, settings),
         )
         (materialization,) = result.asset_materializations_for_node("resolved_lookup")
         messages = [
             entry.user_message
             for entry in instance.all_logs(result.run_id)
-            if entry.step_key == "resolved_lookup" and entry.dagster_event is None
+            if entry.dagster_event is None and "MusicBrainz" in entry.user_message
         ]
     return {k: v.value for k, v in materialization.metadata.items()}, messages
 
 
 def test_resolved_lookup_reports_musicbrainz_requests_and_logs_progress(
-    db_url, tmp_path, monkeypatch, fake_musicbrainz: FakeMusicBrainz
+    db_url, tmp_path, fake_musicbrainz: FakeMusicBrainz
 ) -> None:
     fake_musicbrainz.add_artist(ARTIST, "The Band", [MbAlias("ザ・バンド", "ja", True)])
     for i, mbid in enumerate(RECORDINGS[:-1]):  # the last one is unknown: one lookup (404)
         fake_musicbrainz.add_recording(mbid, f"Song {i}", 200_000)
-    settings_for(monkeypatch, tmp_path, fake_musicbrainz.url)
+    settings = settings_for(tmp_path, fake_musicbrainz.url)
     path = write_listenbrainz(tmp_path / "import" / "old_lb-2025-06-01.json")
 
-    metadata, messages = import_file(db_url, path)
+    metadata, messages = import_file(db_url, settings, path)
     assert (
         metadata["musicbrainz_requests"],
         metadata["musicbrainz_from_store"],
@@ -91,19 +87,17 @@ def test_resolved_lookup_reports_musicbrainz_requests_and_logs_progress(
     assert any("4 requests (1 single lookups), 0 answers from the store" in m for m in messages)
 
     fake_musicbrainz.clear_log()
-    again, _ = import_file(db_url, tmp_path / "import_complete" / path.name)
+    again, _ = import_file(db_url, settings, tmp_path / "import_complete" / path.name)
     assert again["musicbrainz_requests"] == 0 and fake_musicbrainz.requests == []
 
 
-def test_an_unreachable_musicbrainz_is_said_once_and_the_file_imports(
-    db_url, tmp_path, monkeypatch
-) -> None:
+def test_an_unreachable_musicbrainz_is_said_once_and_the_file_imports(db_url, tmp_path) -> None:
     with FakeMusicBrainz() as gone:
         url = gone.url
-    settings_for(monkeypatch, tmp_path, url)
+    settings = settings_for(tmp_path, url)
     path = write_listenbrainz(tmp_path / "import" / "old_lb-2025-06-01.json")
 
-    metadata, messages = import_file(db_url, path)
+    metadata, messages = import_file(db_url, settings, path)
     assert metadata["musicbrainz_requests"] == 1 and metadata["keys_resolved"] == len(RECORDINGS)
     warnings = [m for m in messages if "could not be reached" in m]
     assert len(warnings) == 1 and "connection failed" in warnings[0]
