@@ -1,4 +1,4 @@
-"""What the catalog asks MusicBrainz (spec §2.12): the interface, its HTTP client, its off switch.
+"""What the catalog asks MusicBrainz: the interface, its HTTP client, its off switch.
 
 The catalog depends only on :class:`MusicBrainz`; any :class:`MusicBrainzError` means "not
 reachable" and the catalog falls back exactly as Koito does when its caller fails.
