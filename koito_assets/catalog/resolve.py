@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 import psycopg
@@ -311,9 +312,10 @@ def _resolve_one_by_one(
     created = [0, 0, 0]
     for key, record in items:
         try:
-            ids, made = in_transaction(
-                conn, lambda locks: _resolve_one(conn, locks, key, record, asker, settings)
+            one = partial(
+                _resolve_one, conn, key=key, record=record, asker=asker, settings=settings
             )
+            ids, made = in_transaction(conn, one)
         except (InvalidRecord, LostRace, psycopg.DatabaseError) as exc:
             if isinstance(exc, psycopg.OperationalError):
                 raise  # the server went away: nothing per key about that
@@ -383,7 +385,7 @@ def resolve_keys(
                 try:
                     batch = in_transaction(
                         conn,
-                        lambda locks: _resolve_batch(conn, locks, chunk, asker, settings),
+                        partial(_resolve_batch, conn, items=chunk, asker=asker, settings=settings),
                     )
                 except (LostRace, psycopg.DatabaseError) as exc:
                     if isinstance(exc, psycopg.OperationalError):
