@@ -1,4 +1,4 @@
-"""A fake MusicBrainz WS/2 server speaking the real JSON shapes (external-apis.md §1).
+"""A fake MusicBrainz WS/2 server speaking the real JSON shapes (docs/external-apis.md §1).
 
 Register entities, then point a client at :attr:`FakeMusicBrainz.url`::
 
