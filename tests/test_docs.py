@@ -64,37 +64,60 @@ _OUTSIDE = [
 ]
 
 
+def _is_text(root: Path, name: str) -> bool:
+    path = Path(name)
+    return (path.suffix in TEXT_SUFFIXES or name in TEXT_NAMES or path.name in TEXT_NAMES) and (
+        root / name
+    ).is_file()
+
+
+def _gitignored_folders(root: Path) -> list[str]:
+    """The folder entries of .gitignore ("benchmarks/out/", ".venv/"), for a tree without git."""
+    ignore = root / ".gitignore"
+    lines = ignore.read_text().splitlines() if ignore.is_file() else []
+    return [line.strip() for line in lines if line.strip().endswith("/")]
+
+
 def repo_files(root: Path = ROOT) -> list[str]:
     """Text files of the repository: tracked, or new and not ignored; relative to ``root``."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=root,
-        capture_output=True,
-        check=True,
-    ).stdout.decode()
-    names = sorted({name for name in listed.split("\0") if name})
-    return [
-        name
-        for name in names
-        if (
-            Path(name).suffix in TEXT_SUFFIXES
-            or name in TEXT_NAMES
-            or Path(name).name in TEXT_NAMES
-        )
-        and (root / name).is_file()
-    ]
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=root,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        names = {name for name in listed.split("\0") if name}
+    except (OSError, subprocess.CalledProcessError):  # an unpacked archive: no git
+        skipped = [folder.strip("/") for folder in _gitignored_folders(root)]
+        names = {
+            path.relative_to(root).as_posix()
+            for path in root.rglob("*")
+            if not any(
+                (part.startswith(".") and part != ".ci")
+                or part in skipped
+                or part.endswith(".egg-info")
+                for part in path.relative_to(root).parent.parts
+            )
+        }
+    return sorted(name for name in names if _is_text(root, name))
 
 
 def _ignored_by_git(root: Path, paths: list[str]) -> set[str]:
+    """The paths git ignores: outputs such as benchmarks/out/, which a fresh clone lacks."""
     if not paths:
         return set()
-    result = subprocess.run(
-        ["git", "check-ignore", "--no-index", "--stdin"],
-        cwd=root,
-        input="\n".join(p for path in paths for p in (path, path + "/")),
-        capture_output=True,
-        text=True,
-    )
+    try:
+        result = subprocess.run(
+            ["git", "check-ignore", "--no-index", "--stdin"],
+            cwd=root,
+            input="\n".join(p for path in paths for p in (path, path + "/")),
+            capture_output=True,
+            text=True,
+        )
+    except OSError:
+        folders = _gitignored_folders(root)
+        return {path for path in paths if any((path + "/").startswith(f) for f in folders)}
     return {path.rstrip("/") for path in result.stdout.split()}
 
 
@@ -333,7 +356,9 @@ def test_bad_citations_in_sql_and_documents_are_caught(tmp_path: Path) -> None:
         tmp_path,
         {
             "sql/0001_x.sql": f"-- the cache (spec {SECTION}1)\nSELECT 1;\n",
-            "docs/other.md": f"# Other\n\n## 1. One\n\nAs in {SECTION}2 and docs/design.md {SECTION}6.\n",
+            "docs/other.md": (
+                f"# Other\n\n## 1. One\n\nAs in {SECTION}2 and docs/design.md {SECTION}6.\n"
+            ),
         },
     )
     errors = citation_errors(tmp_path, files)
