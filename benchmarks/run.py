@@ -141,7 +141,11 @@ def startup_seconds() -> float:
     """Interpreter + Dagster + our definitions: the fixed cost of a CLI import before any work."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", "import koito_assets.commands.import_files, koito_assets.definitions"],
+        [
+            sys.executable,
+            "-c",
+            "import koito_assets.commands.import_files, koito_assets.definitions",
+        ],
         cwd=ROOT,
         check=True,
     )

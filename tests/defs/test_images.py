@@ -1,4 +1,4 @@
-"""The image backfill against local fake providers: finds, misses, the ledger and its retry interval."""
+"""The image backfill against local fake providers: finds, misses, the ledger, the retry wait."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import dagster as dg
 import psycopg
 from PIL import Image
 
-from koito_assets.settings_resource import SettingsResource
-from tests.defs.resources import import_resources
 from koito_assets.defs.images.assets import images_backfilled, run_backfill
 from koito_assets.settings import Settings
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 
 
 def _artist(conn: psycopg.Connection, name: str, mbid: str | None = None) -> int:
