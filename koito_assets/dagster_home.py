@@ -55,7 +55,7 @@ def dagster_storage_url(koito_url: str) -> str:
     """Dagster's database as a psycopg2 SQLAlchemy URL.
 
     dagster-postgres must use psycopg2: with SQLAlchemy 2.1 a plain ``postgresql://`` URL picks
-    psycopg 3, and every event write then fails.
+    psycopg 3, and every event write then fails (docs/design.md §8.2).
     """
     info = psycopg.conninfo.conninfo_to_dict(koito_url)
     info["dbname"] = dagster_database_name(koito_url)

@@ -1,9 +1,9 @@
 """Every setting of the project, read once from the environment.
 
-This is the only module that reads ``os.environ``. Names follow Koito's where Koito has the
-setting (spec §9), including its ``<VAR>_FILE`` convention: when ``VAR`` is empty and
-``VAR_FILE`` names a file, the file's content is the value (for secrets in containers).
-Booleans are true only for the case-insensitive string ``true``, as in Koito.
+This is the only module that reads ``os.environ``. Names follow Koito's where Koito has the setting
+(docs/koito-reference.md §9), including its ``<VAR>_FILE`` convention: when ``VAR`` is empty and
+``VAR_FILE`` names a file, the file's content is the value (for secrets in containers). Booleans are
+true only for the case-insensitive string ``true``, as in Koito.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Like ListenBrainz's MessyBrainz: the caller has already de-duplicated (one representative
 record per key, in file order); cache hits come back from one ``= ANY`` query; the misses are
-resolved together by Koito's rules (rules.py, koito_export.py) over a :class:`BatchStore`,
+resolved together by Koito's rules (rules.py, koito_export_rules.py) over a :class:`BatchStore`,
 in two phases, a fixed number of statements per batch whatever its size; new entities and
 cache rows are written with multi-row INSERTs. Same rules, same order, so the same catalogue as
 ``submit_listen`` record by record (the differential test checks it).
@@ -17,7 +17,7 @@ of the time locks are held.
 Concurrency: each batch is one transaction that takes the advisory locks of everything it
 creates (locks.py), then checks that what it read is unchanged (running again under the locks
 if it is not), and writes. Keys
-whose entities vanished later (Koito's orphan clean-up, design.md §5.8) simply miss the cache
+whose entities vanished later (Koito's orphan clean-up, docs/design.md §5.8) simply miss the cache
 on the next call and are resolved again.
 """
 

@@ -1,5 +1,8 @@
 """What the catalog asks MusicBrainz: the interface, its HTTP client, its off switch.
 
+Koito's questions and fallbacks: docs/koito-reference.md §2.12; the requests and answers:
+docs/external-apis.md §1.
+
 The catalog depends only on :class:`MusicBrainz`; any :class:`MusicBrainzError` means "not
 reachable" and the catalog falls back exactly as Koito does when its caller fails.
 

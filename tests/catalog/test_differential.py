@@ -1,4 +1,4 @@
-"""The differential oracle (design.md §6): resolve_keys builds the catalogue submit_listen does.
+"""The differential oracle (docs/design.md §6.1): resolve_keys builds what submit_listen does.
 
 For a generated batch (shared artists, case variants, feat. strings, empty albums, repeats,
 MBIDs or not, Koito-export records), one database gets every record through submit_listen in

@@ -1,4 +1,4 @@
-"""The rules that ask MusicBrainz (spec §2.4–§2.9), against the fake MusicBrainz server."""
+"""The rules that ask MusicBrainz (docs/koito-reference.md §2.4–§2.9), against the fake server."""
 
 from __future__ import annotations
 

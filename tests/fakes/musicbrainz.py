@@ -1,4 +1,5 @@
-"""A fake MusicBrainz WS/2 server speaking the real JSON shapes of lookups, searches and browses.
+"""A fake MusicBrainz WS/2 server: lookups, searches and browses in their real JSON shapes
+(docs/external-apis.md §1).
 
 Register entities, then point a client at :attr:`FakeMusicBrainz.url`::
 

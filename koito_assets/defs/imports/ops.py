@@ -389,10 +389,11 @@ def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]
 def _load_listens(
     conn: psycopg.Connection, db: KoitoDatabase, file_id: int, settings: Settings
 ) -> tuple[int, float]:
-    """Insert the file's listens; first re-resolve keys whose cache rows vanished (design §5.8).
+    """Insert the file's listens; first re-resolve keys whose cache rows vanished.
 
     Koito's orphan clean-up may delete a track between our resolution and this insert: the
-    insert then fails on the foreign key (or finds no cache row) and we resolve again.
+    insert then fails on the foreign key (or finds no cache row) and we resolve again
+    (docs/design.md §5.8).
     """
     inserted, insert_seconds = 0, 0.0
     for attempt in range(3):
