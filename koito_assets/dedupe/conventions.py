@@ -79,8 +79,8 @@ UNKNOWN_LENGTH_S: Final = 600
 # listen's length is unknown (with a known length L: 1.5 L, for versions of different length).
 LONGEST_PLAY_S: Final = 1200
 # Two plays of one track cannot start closer together than the first one lasted, so the
-# tolerance never exceeds half the shorter play's length (down to this floor): a back-to-back
-# repeat is never taken for the same play.
+# tolerance never exceeds three quarters of the shorter play's length (down to this floor): a
+# back-to-back repeat is never taken for the same play, and a quarter is left for clock offsets.
 MIN_TOLERANCE_S: Final = 10
 # A play whose length is within this of its track's duration needs no provenance row: the
 # track's duration places it as well.
@@ -88,6 +88,11 @@ PLAYED_DIFFERS_S: Final = 10
 # Koito keeps one listen of a track per second; a new play whose second holds another play of
 # the track from another source is stored up to this many seconds later.
 MAX_SHIFT_S: Final = 5
+# An artist name that is really a list of artists, as a service that joins its credits into
+# one string writes it ("A, B", "A & B", "A x B"): its parts count as names of the track too.
+LIST_SEPARATORS: Final = (
+    r"\s*(,|;|/|&|\+|\sx\s|\sand\s|\svs\.?\s|\sfeat\.?\s|\sft\.?\s|\sfeaturing\s|\swith\s)\s*"
+)
 # Whether another source's listen is near a file is asked this far around the file's time
 # range: the reach of the windows above for plays up to an hour long.
 RANGE_MARGIN_S: Final = 7200

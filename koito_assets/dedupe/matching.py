@@ -20,6 +20,8 @@ once, never a query per listen.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -42,7 +44,6 @@ class MatchResult:
 
     inserted: int = 0
     same_play: dict[str, int] = field(default_factory=dict)  # source -> records recognised
-    duplicates_of_same_source: int = 0
     shifted: int = 0
     candidate_pairs: int = 0
     rounds: int = 0
@@ -51,6 +52,22 @@ class MatchResult:
     @property
     def recognised(self) -> int:
         return sum(self.same_play.values())
+
+
+@contextmanager
+def _probing_listens_by_index(conn: psycopg.Connection) -> Iterator[None]:
+    """Inside the caller's transaction: plan the next statements as index probes per new listen.
+
+    A listens table that was just filled by a large import has no statistics until autovacuum
+    gets to it, and the planner then takes it for a few rows and joins every new listen with
+    every listen: quadratic. The statements here are probes by key or by time range, which the
+    indexes answer whatever the table's size, so the alternatives are switched off for them.
+    """
+    for name in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
+        conn.execute(f"SET LOCAL {name} = off")
+    yield
+    for name in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
+        conn.execute(f"SET LOCAL {name} TO DEFAULT")
 
 
 def serialise_loads(conn: psycopg.Connection, user_id: int) -> None:
@@ -70,6 +87,7 @@ def _params(file_id: int, user_id: int, source: str, tolerance_s: int) -> dict[s
         "minute_slack": conventions.MINUTE_SLACK_S,
         "max_shift": conventions.MAX_SHIFT_S,
         "played_differs": conventions.PLAYED_DIFFERS_S,
+        "list_separators": conventions.LIST_SEPARATORS,
     }
 
 
@@ -99,9 +117,9 @@ def load_matching(
     params = _params(file_id, user_id, source, tolerance_s)
     result = MatchResult()
     conn.execute(_sql("new_listens"), params)
-    conn.execute("ANALYZE dedupe_new")  # the planner knows nothing of a new temp table
-    result.duplicates_of_same_source = conn.execute(_sql("same_source_duplicates"), params).rowcount
-    conn.execute(_sql("candidate_pairs"), params)
+    with _probing_listens_by_index(conn):
+        conn.execute(_sql("seconds_taken"), params)
+        conn.execute(_sql("candidate_pairs"), params)
     conn.execute(_sql("different_names"), params)
     result.candidate_pairs = conn.execute("SELECT count(*) FROM dedupe_pairs").fetchone()[0]
     conn.execute(
@@ -116,14 +134,19 @@ def load_matching(
                 break
         rows = conn.execute(_sql("recognise"), params).fetchall()
         result.same_play = {reason.removeprefix("same_play_from_"): count for reason, count in rows}
-    result.inserted = conn.execute(_sql("insert_unmatched"), params).rowcount
+    try:
+        with conn.transaction():  # a savepoint: a listen inserted meanwhile must not end ours
+            result.inserted = conn.execute(_sql("insert_unmatched"), params).rowcount
+    except psycopg.errors.UniqueViolation:
+        result.inserted = conn.execute(_sql("insert_unmatched_on_conflict"), params).rowcount
+    left = conn.execute(_sql("taken_left")).fetchone()[0]
     for shift in range(1, conventions.MAX_SHIFT_S + 1):
-        left = conn.execute("SELECT count(*) FROM dedupe_new WHERE state = 'new'").fetchone()[0]
         if not left:
             break
         shifted = conn.execute(_sql("insert_shifted"), {**params, "shift": shift}).rowcount
         result.shifted += shifted
-        result.inserted += shifted
+        left -= shifted
+    result.inserted += result.shifted
     conn.execute(_sql("provenance_of_new"), params)
     result.seconds = time.perf_counter() - started
     return result

@@ -1,35 +1,50 @@
--- Every pair (new listen, listen of another source already stored) whose plays may have started
--- within the tolerance of each other. A range join: for each new listen, Koito's index on
--- listens(listened_at) yields the listens in its window w_lo..w_hi, nothing else is read. The
--- stored listen's readings are made as the new one's (new_listens.sql), from its provenance row
--- or, without one, from its client and its track's duration. gap_s is the least distance
--- between a reading of one and a reading of the other. The tolerance shrinks to half the
--- shorter play's length, so the neighbour in a back-to-back repeat never qualifies.
+-- Every pair (new listen, listen of another source already stored) that may be one play: a
+-- reading of one and a reading of the other start, or end, within the tolerance of each other.
+-- A range join: for each new listen, Koito's index on listens(listened_at) yields the listens in
+-- its window w_lo..w_hi, nothing else is read. The stored listen's readings are made as the new
+-- one's (new_listens.sql), from its provenance row or, without one, from its client and its
+-- track's duration. gap_s is the least such distance. The tolerance shrinks to three quarters
+-- of the shorter play's length: the next play of a track starts at least one play later, so the
+-- neighbour in a back-to-back repeat never qualifies, and a quarter is left for clock offsets.
 CREATE TEMP TABLE dedupe_pairs ON COMMIT DROP AS
-SELECT seq, new_track, track_id, listened_at, source, gap_s, apart_s, new_track = track_id AS same_track
+SELECT seq, new_track, track_id, listened_at, source, gap_s, apart_s,
+    new_track = track_id AS same_track
 FROM (
     SELECT
         n.seq, n.track_id AS new_track, e.track_id, e.listened_at, e.source,
         LEAST(
-            GREATEST(n.a_lo - e.a_hi, e.a_lo - n.a_hi, 0),
-            GREATEST(n.a_lo - e.b_hi, e.b_lo - n.a_hi, 0),
-            GREATEST(n.b_lo - e.a_hi, e.a_lo - n.b_hi, 0),
-            GREATEST(n.b_lo - e.b_hi, e.b_lo - n.b_hi, 0)
+            koito_import.interval_gap(n.as_lo, n.as_hi, e.as_lo, e.as_hi),
+            koito_import.interval_gap(n.ae_lo, n.ae_hi, e.ae_lo, e.ae_hi),
+            koito_import.interval_gap(n.as_lo, n.as_hi, e.bs_lo, e.bs_hi),
+            koito_import.interval_gap(n.ae_lo, n.ae_hi, e.be_lo, e.be_hi),
+            koito_import.interval_gap(n.bs_lo, n.bs_hi, e.as_lo, e.as_hi),
+            koito_import.interval_gap(n.be_lo, n.be_hi, e.ae_lo, e.ae_hi),
+            koito_import.interval_gap(n.bs_lo, n.bs_hi, e.bs_lo, e.bs_hi),
+            koito_import.interval_gap(n.be_lo, n.be_hi, e.be_lo, e.be_hi)
         ) AS gap_s,
         abs(n.t - e.t0) AS apart_s,
-        LEAST(NULLIF(n.len, 0), NULLIF(e.len, 0)) / 2 AS half_play
+        LEAST(NULLIF(n.len, 0), NULLIF(e.len, 0)) * 3 / 4 AS guard
     FROM dedupe_new n
     CROSS JOIN LATERAL (
         SELECT x.track_id, x.listened_at, x.source, x.t0, x.len,
-            CASE WHEN x.conv = 'e' THEN x.end_lo ELSE x.t0 END AS a_lo,
-            CASE WHEN x.conv = 'e' THEN x.end_hi ELSE x.t0 + x.prec END AS a_hi,
-            CASE WHEN x.end_reading THEN x.end_lo ELSE x.t0 END AS b_lo,
-            CASE WHEN x.end_reading THEN x.end_hi ELSE x.t0 + x.prec END AS b_hi
+            CASE WHEN x.a_is_end THEN x.es_lo ELSE x.ss_lo END AS as_lo,
+            CASE WHEN x.a_is_end THEN x.es_hi ELSE x.ss_hi END AS as_hi,
+            CASE WHEN x.a_is_end THEN x.ee_lo ELSE x.se_lo END AS ae_lo,
+            CASE WHEN x.a_is_end THEN x.ee_hi ELSE x.se_hi END AS ae_hi,
+            CASE WHEN x.b_is_end THEN x.es_lo ELSE x.ss_lo END AS bs_lo,
+            CASE WHEN x.b_is_end THEN x.es_hi ELSE x.ss_hi END AS bs_hi,
+            CASE WHEN x.b_is_end THEN x.ee_lo ELSE x.se_lo END AS be_lo,
+            CASE WHEN x.b_is_end THEN x.ee_hi ELSE x.se_hi END AS be_hi
         FROM (
             SELECT r.*,
-                CASE WHEN r.len > 0 THEN r.t0 - r.len ELSE r.t0 - %(unknown_length)s END AS end_lo,
-                CASE WHEN r.len > 0 THEN r.t0 - r.len + r.prec ELSE r.t0 + r.prec END AS end_hi,
-                r.conv = 'e' OR (r.conv = 'x' AND r.len > 0) AS end_reading
+                r.t0 AS ss_lo, r.t0 + r.prec AS ss_hi,
+                CASE WHEN r.len > 0 THEN r.t0 + r.len END AS se_lo,
+                CASE WHEN r.len > 0 THEN r.t0 + r.len + r.prec END AS se_hi,
+                CASE WHEN r.len > 0 THEN r.t0 - r.len ELSE r.t0 - %(unknown_length)s END AS es_lo,
+                CASE WHEN r.len > 0 THEN r.t0 - r.len + r.prec ELSE r.t0 + r.prec END AS es_hi,
+                r.t0 AS ee_lo, r.t0 + r.prec AS ee_hi,
+                r.conv = 'e' AS a_is_end,
+                r.conv = 'e' OR (r.conv = 'x' AND r.len > 0) AS b_is_end
             FROM (
                 SELECT s.*,
                     koito_import.time_convention(s.source, s.client) AS conv,
@@ -47,12 +62,15 @@ FROM (
                         ON p.track_id = l.track_id AND p.listened_at = l.listened_at
                     WHERE l.listened_at BETWEEN to_timestamp(n.w_lo) AND to_timestamp(n.w_hi)
                       AND l.user_id = %(user_id)s
+                    OFFSET 0  -- kept apart, so it runs per new listen as a range probe
                 ) s
                 WHERE s.source <> %(source)s
+                OFFSET 0  -- each level's columns computed once per row, not inlined again
             ) r
+            OFFSET 0
         ) x
     ) e
-    WHERE n.state = 'new'
+    WHERE n.state IN ('new', 'taken')
 ) pair
-WHERE gap_s <= CASE WHEN half_play IS NULL THEN %(tolerance)s
-                    ELSE LEAST(%(tolerance)s, GREATEST(half_play, %(min_tolerance)s)) END
+WHERE gap_s <= CASE WHEN guard IS NULL THEN %(tolerance)s
+                    ELSE LEAST(%(tolerance)s, GREATEST(guard, %(min_tolerance)s)) END

@@ -7,7 +7,8 @@ SELECT n.track_id, n.at + make_interval(secs => n.shifted_s), %(source)s,
     n.shifted_s
 FROM dedupe_new n
 JOIN public.tracks tr ON tr.id = n.track_id
-WHERE n.state = 'inserted'
+WHERE (n.state = 'shifted'
+       OR (n.state = 'new' AND NOT EXISTS (SELECT 1 FROM dedupe_match m WHERE m.seq = n.seq)))
   AND (n.shifted_s > 0
        OR %(source)s <> koito_import.source_of_client(n.client)
        OR (n.played_s > 0 AND abs(n.played_s - tr.duration) > %(played_differs)s))

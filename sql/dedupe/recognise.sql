@@ -3,10 +3,9 @@
 -- counts balance (records = accepted + skipped), and say which listen already holds the play.
 -- Returns the count per reason.
 WITH matched AS (
-    UPDATE dedupe_new n SET state = 'same_play'
+    SELECT n.track_id, n.t, m.source, m.track_id AS held_by_track, m.listened_at AS held_at
     FROM dedupe_match m
-    WHERE m.seq = n.seq
-    RETURNING n.track_id, n.t, m.source, m.track_id AS held_by_track, m.listened_at AS held_at
+    JOIN dedupe_new n ON n.seq = m.seq
 ), gone AS (
     DELETE FROM koito_import.staged_scrobbles s
     USING koito_import.track_lookup tl, matched

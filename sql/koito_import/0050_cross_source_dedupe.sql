@@ -93,19 +93,12 @@ AS $$
         lower(btrim(name)))
 $$;
 
--- Every way a track's artists may be named elsewhere: each credited artist's name, plain, and
--- the parts of names that are really lists ("A, B", "A & B", "A x B": a service that joins its
--- credits into one string makes one Koito artist of them).
-CREATE FUNCTION koito_import.track_artist_names(p_track_id integer) RETURNS text[]
-    LANGUAGE sql STABLE PARALLEL SAFE
+-- The distance in seconds between two time intervals [lo1, hi1] and [lo2, hi2], 0 when they
+-- overlap; NULL when either is unknown (LEAST over several distances then ignores it).
+CREATE FUNCTION koito_import.interval_gap(lo1 bigint, hi1 bigint, lo2 bigint, hi2 bigint)
+    RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
-    SELECT array_agg(DISTINCT koito_import.plain_name(part))
-    FROM public.artist_tracks at
-    JOIN public.artist_aliases aa ON aa.artist_id = at.artist_id AND aa.is_primary
-    CROSS JOIN LATERAL unnest(array_append(
-        regexp_split_to_array(
-            lower(aa.alias),
-            '\s*(,|;|/|&|\+|\sx\s|\sand\s|\svs\.?\s|\sfeat\.?\s|\sft\.?\s|\sfeaturing\s|\swith\s)\s*'),
-        aa.alias)) AS part
-    WHERE at.track_id = p_track_id AND btrim(part) <> ''
+    SELECT CASE WHEN lo1 IS NULL OR lo2 IS NULL THEN NULL
+                ELSE GREATEST(lo1 - hi2, lo2 - hi1, 0) END
 $$;
