@@ -224,7 +224,7 @@ def spotify_rows(plays: tuple[Play, ...], names: dict[int, tuple[str, str]]) -> 
         }
 
 
-def _lastfm_start(p: Play) -> int:
+def lastfm_start(p: Play) -> int:
     """Last.fm's timestamp: the start, reported up to two seconds late."""
     return p.start + p.index % 3
 
@@ -235,7 +235,7 @@ def lastfm_tracks(plays: tuple[Play, ...], names: dict[int, tuple[str, str]]) ->
         artist, title = names.get(p.index, (p.artist, p.title))
         if p.featured:
             artist = f"{artist} feat. {' & '.join(p.featured)}"
-        uts = _lastfm_start(p)
+        uts = lastfm_start(p)
         yield {
             "artist": {"mbid": "", "#text": artist},
             "album": {"mbid": "", "#text": p.album},
@@ -246,16 +246,17 @@ def lastfm_tracks(plays: tuple[Play, ...], names: dict[int, tuple[str, str]]) ->
 
 
 def listenbrainz_listens(
-    plays: tuple[Play, ...], names: dict[int, tuple[str, str]], seed: int
+    plays: tuple[Play, ...], names: dict[int, tuple[str, str]], seed: int, via: str = "both"
 ) -> Iterator[dict]:
-    """ListenBrainz listens, in stretches of a few hundred plays from its Last.fm importer (the
-    start) and from its Spotify reader (played_at, the end; the API's joined credit; the track's
-    length), as an account that was linked to one service and then the other."""
+    """ListenBrainz listens from its Last.fm importer (the start) or its Spotify reader
+    (played_at, the end; the API's joined credit; the track's length). ``via`` "both": in
+    stretches of a few hundred plays from each, as an account linked to one service and then the
+    other; "lastfm" or "spotify": all from one."""
     rng = random.Random(_derive(seed, "overlap-lb"))
-    from_lastfm = True
+    from_lastfm = via != "spotify"
     for p in plays:
         artist, title = names.get(p.index, (p.artist, p.title))
-        if rng.random() < 1 / LB_STRETCH:
+        if via == "both" and rng.random() < 1 / LB_STRETCH:
             from_lastfm = not from_lastfm
         if from_lastfm:
             credit = f"{artist} feat. {' & '.join(p.featured)}" if p.featured else artist
@@ -265,7 +266,7 @@ def listenbrainz_listens(
                 "release_name": p.album,
                 "additional_info": {"submission_client": "ListenBrainz lastfm importer v2"},
             }
-            listened_at = _lastfm_start(p)
+            listened_at = lastfm_start(p)
         else:
             if p.featured:
                 title = f"{title} (feat. {' & '.join(p.featured)})"
@@ -300,11 +301,11 @@ def write_lastfm(path: Path, plays: tuple[Play, ...], names: dict | None = None)
 
 
 def write_listenbrainz(
-    path: Path, plays: tuple[Play, ...], names: dict | None = None, seed: int = 1
+    path: Path, plays: tuple[Play, ...], names: dict | None = None, seed: int = 1, via: str = "both"
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     by_month: dict[tuple[int, int], list[str]] = {}
-    for listen in listenbrainz_listens(plays, names or {}, seed):
+    for listen in listenbrainz_listens(plays, names or {}, seed, via):
         g = time.gmtime(listen["listened_at"])
         line = json.dumps(listen, ensure_ascii=False)
         by_month.setdefault((g.tm_year, g.tm_mon), []).append(line)

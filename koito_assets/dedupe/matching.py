@@ -32,6 +32,8 @@ from koito_assets.dedupe import conventions
 # pg_advisory_xact_lock(class, user): "koit" in ASCII, recognisable in pg_locks.
 LOAD_LOCK_CLASS = 0x6B6F6974
 MAX_ROUNDS = 1000  # a safety stop; every round matches at least one pair
+# Plans other than index probes, off while the statements that probe listens are planned.
+_PROBE_OFF = ("enable_seqscan", "enable_bitmapscan", "enable_hashjoin", "enable_mergejoin")
 
 
 def _sql(name: str) -> str:
@@ -63,10 +65,10 @@ def _probing_listens_by_index(conn: psycopg.Connection) -> Iterator[None]:
     every listen: quadratic. The statements here are probes by key or by time range, which the
     indexes answer whatever the table's size, so the alternatives are switched off for them.
     """
-    for name in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
+    for name in _PROBE_OFF:
         conn.execute(f"SET LOCAL {name} = off")
     yield
-    for name in ("enable_seqscan", "enable_hashjoin", "enable_mergejoin"):
+    for name in _PROBE_OFF:
         conn.execute(f"SET LOCAL {name} TO DEFAULT")
 
 
