@@ -123,7 +123,9 @@ def history(n: int, seed: int = 1) -> tuple[Play, ...]:
     for i, tr in enumerate(drawn):
         repeat = previous is not None and rng.random() < REPEAT_SHARE
         if repeat:
-            tr = previous
+            tr = previous  # right after the play before
+        elif previous is not None and rng.random() < BREAK_SHARE:
+            t += rng.randrange(600, 30_000)
         track = cat.tracks[tr]
         played = track.length - rng.randrange(2)
         if rng.random() < SKIPPED_SHARE:
@@ -131,8 +133,6 @@ def history(n: int, seed: int = 1) -> tuple[Play, ...]:
         paused = rng.randrange(5, 60) if rng.random() < PAUSED_SHARE else 0
         plays.append(_play(cat, i, t, played, paused, tr, repeat))
         t += played + paused + (0 if rng.random() < 0.5 else 1)
-        if rng.random() < BREAK_SHARE:
-            t += rng.randrange(600, 30_000)
         previous = tr
     return tuple(plays)
 
