@@ -9,8 +9,8 @@ import psycopg
 import pytest
 
 from koito_assets import settings as settings_module
+from koito_assets.commands.import_files import FileSummary, import_job_for, import_one
 from koito_assets.defs.imports import ledger
-from koito_assets.defs.imports.run import FileSummary, import_one
 
 
 @pytest.fixture
@@ -26,11 +26,10 @@ def importer(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
         def __call__(self, *paths: Path) -> list[FileSummary]:
             summaries = []
+            job = import_job_for(db_url)  # settings from the environment, as the CLI reads them
             with dg.DagsterInstance.ephemeral() as instance:
                 for path in paths:
-                    summary, code = import_one(
-                        path, instance, db_url, settings_module.get_settings()
-                    )
+                    summary, code = import_one(path, instance, db_url, job)
                     assert code == 0, summary.error
                     summaries.append(summary)
             return summaries

@@ -22,14 +22,15 @@ from benchmarks.overlap import (
     write_listenbrainz,
     write_spotify,
 )
-from koito_assets import settings as settings_module
-from koito_assets.db.resource import KoitoDatabase
 from koito_assets.db.users import IMPORT_USER_ID
 from koito_assets.dedupe import matching
 from koito_assets.defs.imports import ledger
-from koito_assets.defs.imports.assets import IMPORT_ASSETS, _insert_listens
+from koito_assets.defs.imports.assets import IMPORT_ASSETS
+from koito_assets.defs.imports.ops import _insert_listens
 from koito_assets.defs.imports.partitions import export_files
+from koito_assets.settings import read_settings
 from tests.dedupe.imports import T0, back_to_back, play, write_json
+from tests.defs.resources import import_resources
 
 SONGS = [
     dict(artist="Example Band", title="Tide", length=200),
@@ -344,7 +345,7 @@ def test_two_files_loaded_at_once_take_turns(importer, tmp_path):
     plays = session()
     spotify = write_spotify(spotify_name(tmp_path, "a"), plays)
     lastfm = write_lastfm(lastfm_name(tmp_path, "b"), plays)
-    settings = settings_module.get_settings()
+    settings = read_settings()
     with dg.DagsterInstance.ephemeral() as instance:
         for path in (spotify, lastfm):
             with psycopg.connect(importer.url, autocommit=True) as conn:
@@ -354,7 +355,7 @@ def test_two_files_loaded_at_once_take_turns(importer, tmp_path):
                 IMPORT_ASSETS[:3],
                 partition_key=path.name,
                 instance=instance,
-                resources={"db": KoitoDatabase(url=importer.url)},
+                resources=import_resources(importer.url),
             )
             assert staged.success
         first = psycopg.connect(importer.url, autocommit=True)
@@ -366,7 +367,7 @@ def test_two_files_loaded_at_once_take_turns(importer, tmp_path):
                 selection=IMPORT_ASSETS[3:],
                 partition_key=lastfm.name,
                 instance=instance,
-                resources={"db": KoitoDatabase(url=importer.url)},
+                resources=import_resources(importer.url),
             )
 
         with first.transaction():

@@ -1,8 +1,9 @@
-"""``koito-import import PATH...``: the import asset graph, materialised in-process, file by file.
+"""``koito-import import PATH...``: the import job, run in this process, file by file.
 
-Each file becomes a partition of an ephemeral Dagster instance and runs the same four assets
-the daemon runs. A file that cannot be read fails alone (nothing is written for it) and the
-others go on. The summary comes from the import ledger.
+Each file becomes a partition and a run of the same job the sensor starts, recorded in the
+persistent Dagster instance (the one `make run` serves), so its run, metadata and checks show in
+the UI whether or not the webserver is up. A file that cannot be read fails alone (nothing is
+written for it) and the others go on. The summary comes from the import ledger.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from pathlib import Path
 
 import dagster as dg
 
+from koito_assets.dagster_home import persistent_instance
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import connect, open_database
 from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
+from koito_assets.defs.imports.jobs import import_job
 from koito_assets.defs.imports.partitions import export_files
 from koito_assets.settings import Settings
+from koito_assets.settings_resource import SettingsResource
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -39,6 +43,8 @@ class FileSummary:
     albums_created: int = 0
     tracks_created: int = 0
     cache_hits: int = 0
+    # records whose play another source had already loaded, by that source (one play, one listen)
+    same_play: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
 
@@ -52,8 +58,16 @@ class FileSummary:
             f"{skipped} skipped, {self.listens_inserted} listens inserted, "
             f"{self.duplicates} duplicates ignored, {self.artists_created} artists / "
             f"{self.albums_created} albums / {self.tracks_created} tracks created, "
-            f"{self.cache_hits} cache hits, {self.seconds:.2f} s"
+            f"{self.cache_hits} cache hits, {self.seconds:.2f} s" + self._same_play_text()
         )
+
+    def _same_play_text(self) -> str:
+        """The line's tail: "; 812 plays already loaded from spotify (800), lastfm (12)"."""
+        if not self.same_play:
+            return ""
+        by_source = sorted(self.same_play.items(), key=lambda kv: -kv[1])
+        sources = ", ".join(f"{source} ({count})" for source, count in by_source)
+        return f"; {sum(self.same_play.values())} plays already loaded from {sources}"
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -78,6 +92,7 @@ def _summary_from_ledger(path: Path, row: dict | None, seconds: float) -> FileSu
     ):
         setattr(summary, name, row[name] or 0)
     summary.skipped = dict(row["skipped"] or {})
+    summary.same_play = dict(row["same_play"] or {})
     return summary
 
 
@@ -91,8 +106,20 @@ def _failure_text(result: dg.ExecuteInProcessResult) -> str:
     return "the import run failed"
 
 
+def import_job_for(url: str) -> dg.JobDefinition:
+    """The sensor's import job, bound to the database this command opened."""
+    settings = SettingsResource()
+    resources = {
+        "settings": settings,
+        "db": KoitoDatabase(url=url, settings=settings),
+        "io_manager": dg.mem_io_manager,
+    }
+    definitions = dg.Definitions(assets=IMPORT_ASSETS, jobs=[import_job], resources=resources)
+    return definitions.resolve_job_def(import_job.name)
+
+
 def import_one(
-    path: Path, instance: dg.DagsterInstance, url: str, settings: Settings
+    path: Path, instance: dg.DagsterInstance, url: str, job: dg.JobDefinition
 ) -> tuple[FileSummary, int]:
     """Materialise the import graph for one file; return its summary and exit code."""
     started = time.perf_counter()
@@ -103,11 +130,10 @@ def import_one(
     with connect(url, autocommit=True) as conn:
         ledger.register_file(conn, file_key, path)
     instance.add_dynamic_partitions(export_files.name, [file_key])
-    result = dg.materialize(
-        IMPORT_ASSETS,
+    result = job.execute_in_process(
         partition_key=file_key,
         instance=instance,
-        resources={"db": KoitoDatabase(url=url)},
+        tags={"koito/started_by": "koito-import"},
         # the terminal gets one summary line per file, not Dagster's event log
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         raise_on_error=False,
@@ -129,14 +155,15 @@ def run_import_command(paths: list[str], *, as_json: bool, settings: Settings) -
 
     summaries: list[FileSummary] = []
     exit_code = EXIT_OK
-    with open_database(settings) as url, dg.DagsterInstance.ephemeral() as instance:
+    with open_database(settings) as url, persistent_instance(settings, url) as instance:
         prepare_database(url, settings)
+        job = import_job_for(url)
         show_bar = sys.stderr.isatty() and not as_json
         bar = tqdm(total=len(paths), unit="file", disable=not show_bar, file=sys.stderr)
         for raw in paths:
             path = Path(raw).expanduser().absolute()
             bar.set_description(path.name[:40])
-            summary, code = import_one(path, instance, url, settings)
+            summary, code = import_one(path, instance, url, job)
             summaries.append(summary)
             exit_code = max(exit_code, code) if code != EXIT_OK else exit_code
             if not as_json:
