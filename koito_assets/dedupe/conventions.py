@@ -43,27 +43,28 @@ SOURCE_OF_FORMAT: Final[dict[str, str]] = {
     koito_export.FORMAT: "koito",
 }
 
-# How a listen's time relates to its play: 's' the start, 'e' the end, 'x' either.
+# How a listen's time relates to its play: 's' the start, 'e' the end; a source that mixes both
+# is read its usual way first, the other way second: 'se' mostly the start, 'es' mostly the end.
 OWN_CONVENTION: Final[dict[str, str]] = {
     "spotify": "e",  # ts and endTime: when the stream stopped
     "lastfm": "s",  # a scrobble's timestamp: when the track started
-    "maloja": "x",  # clients send the start; its Spotify imports took ts, the end
+    "maloja": "se",  # clients send the start; its Spotify imports took ts, the end
 }
 # ListenBrainz and Koito keep the time of whoever recorded the play, which the client names.
 RELAYED_CONVENTION: Final[dict[str, str]] = {
     "spotify": "e",  # Koito's Spotify import: ts
     "lastfm": "s",
     "ListenBrainz lastfm importer v2": "s",  # Last.fm's uts
-    "maloja": "x",
-    "listenbrainz": "x",  # ListenBrainz's Spotify reader: played_at, mostly the end
-    "ListenBrainz Archive Importer": "x",  # its Spotify file import (ts) and others
-    "Maloja Archive Importer": "x",
+    "maloja": "se",
+    "Maloja Archive Importer": "se",
+    "listenbrainz": "es",  # ListenBrainz's Spotify reader: played_at, mostly the end
+    "ListenBrainz Archive Importer": "es",  # its Spotify file import (ts), and others
 }
 RELAYED_DEFAULT: Final = "s"  # scrobblers submit the start, as ListenBrainz asks
 
 
 def time_convention(source: str, client: str | None) -> str:
-    """'s', 'e' or 'x' for a listen of ``source`` recorded by ``client``."""
+    """'s', 'e', 'se' or 'es' for a listen of ``source`` recorded by ``client``."""
     if source in OWN_CONVENTION:
         return OWN_CONVENTION[source]
     return RELAYED_CONVENTION.get(client or "", RELAYED_DEFAULT)
@@ -78,9 +79,10 @@ UNKNOWN_LENGTH_S: Final = 600
 # How far after a new listen's start its counterpart's end stamp is looked for when the new
 # listen's length is unknown (with a known length L: 1.5 L, for versions of different length).
 LONGEST_PLAY_S: Final = 1200
-# Two plays of one track cannot start closer together than the first one lasted, so the
-# tolerance never exceeds three quarters of the shorter play's length (down to this floor): a
-# back-to-back repeat is never taken for the same play, and a quarter is left for clock offsets.
+# Two plays of one track cannot start closer together than a play of it lasts, so the tolerance
+# never exceeds three quarters of the shorter track's duration (of the shorter play's length
+# when no duration is known), down to this floor: a back-to-back repeat is not taken for the
+# same play, and a quarter is left for clock offsets and pauses.
 MIN_TOLERANCE_S: Final = 10
 # A play whose length is within this of its track's duration needs no provenance row: the
 # track's duration places it as well.

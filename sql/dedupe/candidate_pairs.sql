@@ -3,15 +3,29 @@
 -- A range join: for each new listen, Koito's index on listens(listened_at) yields the listens in
 -- its window w_lo..w_hi, nothing else is read. The stored listen's readings are made as the new
 -- one's (new_listens.sql), from its provenance row or, without one, from its client and its
--- track's duration. gap_s is the least such distance. The tolerance shrinks to three quarters
--- of the shorter play's length: the next play of a track starts at least one play later, so the
--- neighbour in a back-to-back repeat never qualifies, and a quarter is left for clock offsets.
+-- track's duration. gap_s is the least such distance, through the usual readings of both when
+-- those are within the tolerance (other_reading 0), else through any (other_reading 1). The
+-- tolerance shrinks to three quarters of the shorter track (of the shorter play when no
+-- duration is known): the next play of a track starts a play later, so the neighbour in a
+-- back-to-back repeat does not qualify, and a quarter is left for clock offsets and pauses.
 CREATE TEMP TABLE dedupe_pairs ON COMMIT DROP AS
-SELECT seq, new_track, track_id, listened_at, source, gap_s, apart_s,
-    new_track = track_id AS same_track
+SELECT seq, new_track, track_id, listened_at, source,
+    CASE WHEN usual_gap_s <= tolerance THEN 0 ELSE 1 END AS other_reading,
+    CASE WHEN usual_gap_s <= tolerance THEN usual_gap_s ELSE gap_s END AS gap_s,
+    apart_s, new_track = track_id AS same_track
 FROM (
+    SELECT pair.*,
+        CASE WHEN guard IS NULL THEN %(tolerance)s
+             ELSE LEAST(%(tolerance)s, GREATEST(guard, %(min_tolerance)s)) END AS tolerance
+    FROM (
     SELECT
         n.seq, n.track_id AS new_track, e.track_id, e.listened_at, e.source,
+        -- both read their usual way
+        LEAST(
+            koito_import.interval_gap(n.as_lo, n.as_hi, e.as_lo, e.as_hi),
+            koito_import.interval_gap(n.ae_lo, n.ae_hi, e.ae_lo, e.ae_hi)
+        ) AS usual_gap_s,
+        -- either read either way
         LEAST(
             koito_import.interval_gap(n.as_lo, n.as_hi, e.as_lo, e.as_hi),
             koito_import.interval_gap(n.ae_lo, n.ae_hi, e.ae_lo, e.ae_hi),
@@ -23,10 +37,12 @@ FROM (
             koito_import.interval_gap(n.be_lo, n.be_hi, e.be_lo, e.be_hi)
         ) AS gap_s,
         abs(n.t - e.t0) AS apart_s,
-        LEAST(NULLIF(n.len, 0), NULLIF(e.len, 0)) * 3 / 4 AS guard
+        COALESCE(
+            LEAST(NULLIF(n.dur, 0), NULLIF(e.dur, 0)), LEAST(NULLIF(n.len, 0), NULLIF(e.len, 0))
+        ) * 3 / 4 AS guard
     FROM dedupe_new n
     CROSS JOIN LATERAL (
-        SELECT x.track_id, x.listened_at, x.source, x.t0, x.len,
+        SELECT x.track_id, x.listened_at, x.source, x.t0, x.dur, x.len,
             CASE WHEN x.a_is_end THEN x.es_lo ELSE x.ss_lo END AS as_lo,
             CASE WHEN x.a_is_end THEN x.es_hi ELSE x.ss_hi END AS as_hi,
             CASE WHEN x.a_is_end THEN x.ee_lo ELSE x.se_lo END AS ae_lo,
@@ -43,8 +59,8 @@ FROM (
                 CASE WHEN r.len > 0 THEN r.t0 - r.len ELSE r.t0 - %(unknown_length)s END AS es_lo,
                 CASE WHEN r.len > 0 THEN r.t0 - r.len + r.prec ELSE r.t0 + r.prec END AS es_hi,
                 r.t0 AS ee_lo, r.t0 + r.prec AS ee_hi,
-                r.conv = 'e' AS a_is_end,
-                r.conv = 'e' OR (r.conv = 'x' AND r.len > 0) AS b_is_end
+                r.conv IN ('e', 'es') AS a_is_end,
+                r.conv = 'e' OR (r.conv = 'se' AND r.len > 0) AS b_is_end
             FROM (
                 SELECT s.*,
                     koito_import.time_convention(s.source, s.client) AS conv,
@@ -55,6 +71,7 @@ FROM (
                         COALESCE(p.source, koito_import.source_of_client(l.client)) AS source,
                         floor(extract(epoch FROM l.listened_at))::bigint
                             - COALESCE(p.shifted_s, 0) AS t0,
+                        tr.duration AS dur,
                         COALESCE(NULLIF(p.played_s, 0), tr.duration) AS len
                     FROM public.listens l
                     JOIN public.tracks tr ON tr.id = l.track_id
@@ -71,6 +88,7 @@ FROM (
         ) x
     ) e
     WHERE n.state IN ('new', 'taken')
-) pair
-WHERE gap_s <= CASE WHEN guard IS NULL THEN %(tolerance)s
-                    ELSE LEAST(%(tolerance)s, GREATEST(guard, %(min_tolerance)s)) END
+    OFFSET 0  -- the distances computed once per pair
+    ) pair
+) judged
+WHERE gap_s <= tolerance

@@ -1,16 +1,17 @@
 -- The file's listens to be: one per (track, second), the first in file order, as Koito keeps
 -- them; with where each play may have been in time in its source's convention. A listen has two
--- readings, A and B, each a start interval (s_lo..s_hi) and an end interval (e_lo..e_hi) in
--- unix seconds: the start reading takes the time as the start and adds the play's length for
--- the end, the end reading takes it as the end and subtracts the length for the start. 's' and
--- 'e' sources read one way (A = B), 'x' sources both ways when the length is known. An end
--- without a length is unknown (NULL); a start without one lies up to unknown_length before. A
--- time cut to the minute widens a reading by the minute's 59 seconds. w_lo..w_hi is the range
--- of listened_at where a listen of the same play from another source can be.
+-- readings, A (its usual one) and B, each a start interval (s_lo..s_hi) and an end interval
+-- (e_lo..e_hi) in unix seconds: the start reading takes the time as the start and adds the
+-- play's length for the end, the end reading takes it as the end and subtracts the length for
+-- the start. 's' and 'e' sources read one way (A = B); a mixed source ('se', 'es') reads its
+-- usual way as A and the other as B (for 'se' only when the length is known). An end without a
+-- length is unknown (NULL); a start without one lies up to unknown_length before. A time cut to
+-- the minute widens a reading by the minute's 59 seconds. w_lo..w_hi is the range of
+-- listened_at where a listen of the same play from another source can be.
 CREATE TEMP TABLE dedupe_new ON COMMIT DROP AS
 WITH firsts AS (
     SELECT DISTINCT ON (tl.track_id, s.listened_at)
-        s.seq, tl.track_id, s.listened_at AS t, s.client, s.played_s,
+        s.seq, tl.track_id, s.listened_at AS t, s.client, s.played_s, tr.duration AS dur,
         COALESCE(NULLIF(s.played_s, 0), tr.duration) AS len
     FROM koito_import.staged_scrobbles s
     JOIN koito_import.track_lookup tl ON tl.lookup_key = s.lookup_key
@@ -33,12 +34,12 @@ WITH firsts AS (
         CASE WHEN r.len > 0 THEN r.t - r.len ELSE r.t - %(unknown_length)s END AS es_lo,
         CASE WHEN r.len > 0 THEN r.t - r.len + r.prec ELSE r.t + r.prec END AS es_hi,
         r.t AS ee_lo, r.t + r.prec AS ee_hi,
-        r.conv = 'e' AS a_is_end,
-        r.conv = 'e' OR (r.conv = 'x' AND r.len > 0) AS b_is_end
+        r.conv IN ('e', 'es') AS a_is_end,
+        r.conv = 'e' OR (r.conv = 'se' AND r.len > 0) AS b_is_end
     FROM read r
 )
 SELECT
-    seq, track_id, t, to_timestamp(t) AS at, client, played_s, len,
+    seq, track_id, t, to_timestamp(t) AS at, client, played_s, dur, len,
     CASE WHEN a_is_end THEN es_lo ELSE ss_lo END AS as_lo,
     CASE WHEN a_is_end THEN es_hi ELSE ss_hi END AS as_hi,
     CASE WHEN a_is_end THEN ee_lo ELSE se_lo END AS ae_lo,

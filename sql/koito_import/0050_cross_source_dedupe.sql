@@ -54,25 +54,26 @@ AS $$
     END
 $$;
 
--- What a listen's time is in its source's convention: 's' the play's start, 'e' its end,
--- 'x' either (the source mixes both). Spotify's histories stamp the end (ts, endTime); Last.fm
--- scrobbles the start; Maloja stores what its clients sent, the start for scrobblers and the
--- end for its Spotify imports. ListenBrainz and Koito keep the time of whoever recorded the
--- play, which the client names: Last.fm's importer keeps Last.fm's start, ListenBrainz's
--- Spotify readers keep Spotify's played_at or ts (mostly the end), scrobblers send the start.
-CREATE FUNCTION koito_import.time_convention(source text, client text) RETURNS "char"
+-- What a listen's time is in its source's convention: 's' the play's start, 'e' its end; a
+-- source that mixes both is read its usual way first and the other way second: 'se' mostly the
+-- start, 'es' mostly the end. Spotify's histories stamp the end (ts, endTime); Last.fm scrobbles
+-- the start; Maloja stores what its clients sent, the start for scrobblers and the end for its
+-- Spotify imports. ListenBrainz and Koito keep the time of whoever recorded the play, which the
+-- client names: Last.fm's importer keeps Last.fm's start, ListenBrainz's Spotify readers keep
+-- Spotify's played_at or ts (mostly the end), scrobblers send the start.
+CREATE FUNCTION koito_import.time_convention(source text, client text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
     SELECT CASE
         WHEN source = 'spotify' THEN 'e'
         WHEN source = 'lastfm' THEN 's'
-        WHEN source = 'maloja' THEN 'x'
+        WHEN source = 'maloja' THEN 'se'
         WHEN client = 'spotify' THEN 'e'
         WHEN client IN ('lastfm', 'ListenBrainz lastfm importer v2') THEN 's'
-        WHEN client IN ('maloja', 'listenbrainz', 'ListenBrainz Archive Importer',
-                        'Maloja Archive Importer') THEN 'x'
+        WHEN client IN ('maloja', 'Maloja Archive Importer') THEN 'se'
+        WHEN client IN ('listenbrainz', 'ListenBrainz Archive Importer') THEN 'es'
         ELSE 's'
-    END::"char"
+    END
 $$;
 
 -- A name as two services may spell it differently: lower case, without bracketed parts

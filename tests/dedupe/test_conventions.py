@@ -48,13 +48,13 @@ def test_the_database_and_the_code_hold_the_same_conventions(conn: psycopg.Conne
 
 
 def test_conventions_per_source():
-    # Spotify's histories stamp the end, Last.fm the start, Maloja either
+    # Spotify's histories stamp the end, Last.fm the start, Maloja mostly the start
     assert conventions.time_convention("spotify", "spotify") == "e"
     assert conventions.time_convention("lastfm", "lastfm") == "s"
-    assert conventions.time_convention("maloja", "maloja") == "x"
+    assert conventions.time_convention("maloja", "maloja") == "se"
     # ListenBrainz keeps the time of whoever recorded the play
     assert conventions.time_convention("listenbrainz", "ListenBrainz lastfm importer v2") == "s"
-    assert conventions.time_convention("listenbrainz", "listenbrainz") == "x"
+    assert conventions.time_convention("listenbrainz", "listenbrainz") == "es"
     assert conventions.time_convention("listenbrainz", "Navidrome") == "s"
     # Koito's own listens, read from their client
     assert conventions.time_convention("koito", "spotify") == "e"
