@@ -87,5 +87,6 @@ def test_two_overlapping_exports_in_one_run(db_url: str, tmp_path: Path):
     assert done.returncode == 0, done.stderr
     files = json.loads(done.stdout)["files"]
     assert [f["skipped"] for f in files] == [{}, {"same_play_from_spotify": pair.overlap}]
+    assert [f["same_play"] for f in files] == [{}, {"spotify": pair.overlap}]
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM listens").fetchone()[0] == pair.true_plays
