@@ -380,9 +380,19 @@ def test_two_files_loaded_at_once_take_turns(importer, tmp_path):
             assert other.is_alive()  # waiting for this load to commit
         other.join(timeout=60)
         first.close()
-    assert outcome["result"].success
+    result = outcome["result"]
+    assert result.success
     assert len(importer.listens()) == 4
     assert importer.ledger(lastfm)["same_play"] == {"spotify": 4}
+    # the asset's metadata says what was recognised, and the file's counts balance
+    loaded = result.asset_materializations_for_node("listens_loaded")[0].metadata
+    assert loaded["cross_source_dedupe"].value == "matched"
+    assert loaded["same_play_recognised"].value == 4
+    assert "| spotify | 4 |" in loaded["same_play_by_source"].value
+    checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
+    assert checks == dict.fromkeys(
+        ("counts_balance", "every_key_resolved", "every_listen_present"), True
+    )
 
 
 def test_the_load_lock_is_per_user(conn):
