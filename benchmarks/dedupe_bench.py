@@ -20,7 +20,7 @@ from pathlib import Path
 
 import psycopg
 
-SEED_REPEATS = 2
+SEED_REPEATS = 3  # alternating on and off into fresh databases; the best of each is compared
 
 
 def _import(path: Path, url: str, config_dir: Path, dedupe: str) -> dict:
