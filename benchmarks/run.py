@@ -13,6 +13,10 @@ On one fresh database of one server (embedded unless KOITO_DATABASE_URL is set),
 6. the ``large`` workload (1,000,000 scrobbles) through the asset graph, in a child process
    whose peak resident memory is measured, with the matching on and again off (skipped with
    --quick);
+7. MusicBrainz in bulk (benchmarks/musicbrainz_bench.py): a ListenBrainz export full of MBIDs
+   against a fake MusicBrainz at 1 request/s and 20 ms latency, its requests and seconds, the
+   catalogue compared with one lookup per MBID's; the 25,000-recording case is skipped with
+   --quick;
 
 then the ratios. Absolute numbers move with the machine's load; the ratios are what to quote.
 """
@@ -229,6 +233,12 @@ def main(argv: list[str] | None = None) -> int:
                 large_file, large_off_url, work / "koito-large-off", dedupe="off"
             )
 
+        from benchmarks import musicbrainz_bench
+
+        results["musicbrainz"] = musicbrainz_bench.run(
+            admin, work / "musicbrainz", quick=args.quick, latency_s=0.02, large_rate=20.0
+        )
+
     upsert = ceiling["upsert_rows_per_s"]
     results["ratio_insert_over_upsert_ceiling"] = round(
         seed["insert_listens_per_second"] / upsert, 3
@@ -326,6 +336,10 @@ def _print_table(r: dict) -> None:
 
     for line in dedupe_bench.lines(r, _row):
         print(line)
+    if "musicbrainz" in r:
+        from benchmarks.musicbrainz_bench import print_table
+
+        print_table(r["musicbrainz"])
 
 
 if __name__ == "__main__":
