@@ -60,7 +60,7 @@ def scrobble(
     if not track or track.isspace():
         return Skipped(SkipReason.MISSING_TITLE, position)
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
     mbid = parse_mbid(artist_mbid)
     return new_scrobble(
         (
@@ -78,7 +78,8 @@ def scrobble(
             CLIENT,
             position,
             None,
-        )
+        ),
+        ctx,
     )
 
 

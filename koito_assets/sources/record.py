@@ -61,8 +61,10 @@ class SkipReason(str, Enum):
     INCOGNITO = "incognito"
     MISSING_ARTIST = "missing_artist"
     MISSING_TITLE = "missing_title"
+    NAME_TOO_LONG = "name_too_long"  # a name PostgreSQL cannot index in Koito's alias keys
     OUTSIDE_TIME_WINDOW = "outside_time_window"
     UNPARSABLE_TIME = "unparsable_time"
+    TIME_OUT_OF_RANGE = "time_out_of_range"  # at or before 1970-01-01, or over a day ahead
     NOW_PLAYING = "now_playing"
     MALFORMED_RECORD = "malformed_record"
 
