@@ -212,7 +212,12 @@ def _contact(env: Mapping[str, str]) -> str:
     return contact
 
 
+def read_settings(overrides: Mapping[str, str] | None = None) -> Settings:
+    """The settings from the process environment, ``overrides`` (``KOITO_*`` names) winning."""
+    return Settings.from_env({**os.environ, **overrides} if overrides else None)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
+    """The process-wide settings, for code that runs outside Dagster and is given none."""
     return Settings.from_env()

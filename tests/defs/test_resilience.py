@@ -15,7 +15,8 @@ import psycopg
 import pytest
 
 from benchmarks.workload import generate
-from koito_assets.db.resource import KoitoDatabase
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
 from koito_assets.defs.imports.partitions import export_files
 
@@ -115,7 +116,9 @@ def test_losing_the_database_mid_run_is_retried_and_the_retry_succeeds(
                 IMPORT_ASSETS,
                 partition_key=export_file.name,
                 instance=instance,
-                resources={"db": KoitoDatabase(url=db_url)},
+                resources=import_resources(
+                    db_url, SettingsResource(overrides={"KOITO_CONFIG_DIR": str(tmp_path)})
+                ),
                 raise_on_error=False,
             )
     finally:
@@ -139,7 +142,10 @@ def test_a_database_that_stays_down_fails_the_run_with_a_clear_error(tmp_path, m
             IMPORT_ASSETS,
             partition_key="maloja_export_x.json",
             instance=instance,
-            resources={"db": KoitoDatabase(url="postgresql://koito:secret@127.0.0.1:1/koito")},
+            resources=import_resources(
+                "postgresql://koito:secret@127.0.0.1:1/koito",
+                SettingsResource(overrides={"KOITO_CONFIG_DIR": str(tmp_path)}),
+            ),
             raise_on_error=False,
         )
     assert not result.success
