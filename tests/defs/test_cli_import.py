@@ -25,6 +25,9 @@ SUMMARY_KEYS = {
     "tracks_created",
     "cache_hits",
     "seconds",
+    "partition",
+    "note",
+    "error",
 }
 
 
