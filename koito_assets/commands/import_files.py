@@ -98,6 +98,10 @@ def _summary_from_ledger(path: Path, row: dict | None, seconds: float) -> FileSu
 def _failure_text(result: dg.ExecuteInProcessResult) -> str:
     """The reason a run failed, on one line: the innermost error's first line, with the
     exception's name only where it says something (a database error's class)."""
+    failure = "the import run failed"
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.RUN_FAILURE and event.message:
+            failure = event.message
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data and event.step_failure_data.error:
             error = event.step_failure_data.error
@@ -107,7 +111,7 @@ def _failure_text(result: dg.ExecuteInProcessResult) -> str:
             first = first.removeprefix("dagster._core.definitions.events.Failure: ")
             step = event.step_key or "a step"
             return one_line(f"{first.strip()} (in {step})", 500)
-    return "the import run failed"
+    return one_line(failure, 500)
 
 
 def import_job_for(url: str) -> dg.JobDefinition:
@@ -211,8 +215,10 @@ def run_import_command(paths: list[str], *, as_json: bool, settings: Settings) -
                 summary, code = FileSummary(path=str(path), error=error), EXIT_FAILED
             summaries.append(summary)
             exit_code = max(exit_code, code) if code != EXIT_OK else exit_code
-            if not as_json:
-                bar.write(summary.line(), file=sys.stdout if code == EXIT_OK else sys.stderr)
+            if code != EXIT_OK:
+                bar.write(summary.line(), file=sys.stderr)  # with --json too: one line each
+            elif not as_json:
+                bar.write(summary.line(), file=sys.stdout)
             bar.update(1)
         bar.close()
     if as_json:

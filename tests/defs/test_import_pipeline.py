@@ -91,7 +91,9 @@ def test_re_materialising_a_partition_adds_nothing_and_hits_the_cache(db_url, co
     path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
         assert materialize(db_url, settings, path.name, instance).success
-        again = materialize(db_url, settings, path.name, instance)  # the file now lives in import_complete/
+        again = materialize(
+            db_url, settings, path.name, instance
+        )  # the file now lives in import_complete/
     assert again.success
     assert _metadata(again, "unique_entity_keys")["cache_hits"] == 5
     assert _metadata(again, "resolved_lookup")["artists_created"] == 0
@@ -153,7 +155,9 @@ def test_entities_deleted_by_koitos_orphan_cleanup_before_loading_are_resolved_a
     assert _count(db_url, "SELECT count(*) FROM artists") == 4
 
 
-def test_a_file_outside_the_import_folder_is_left_where_it_is(db_url, config_dir, settings, tmp_path):
+def test_a_file_outside_the_import_folder_is_left_where_it_is(
+    db_url, config_dir, settings, tmp_path
+):
     path = write_maloja(tmp_path / "elsewhere" / "maloja_export_2.json", sample_scrobbles())
     with psycopg.connect(db_url, autocommit=True) as conn:
         from koito_assets.defs.imports import ledger

@@ -133,7 +133,9 @@ def test_an_import_that_stopped_half_way_is_requested_again_once_stale(db_url, i
         ledger.register_file(conn, path.name, path)
         ledger.update_file(conn, path.name, status="staged")  # the run died after raw_scrobbles
     with dg.DagsterInstance.ephemeral() as instance:
-        assert isinstance(tick(db_url, instance, import_dir), dg.SkipReason)  # recent: may still be running
+        assert isinstance(
+            tick(db_url, instance, import_dir), dg.SkipReason
+        )  # recent: may still be running
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(
                 "UPDATE koito_import.import_files SET updated_at = now() - interval '1 hour'"
