@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from koito_assets.defs.imports import ledger
-from koito_assets.settings_resource import SettingsResource
 from koito_assets.defs.imports.sensors import import_folder_sensor
+from koito_assets.settings_resource import SettingsResource
 from tests.defs.resources import import_resources
 
 
