@@ -56,7 +56,7 @@ class FileSummary:
     error: str | None = None  # why the file failed, on one line
 
     def line(self) -> str:
-        name = Path(self.path).name
+        name = one_line(Path(self.path).name, 200)  # a name may hold a newline
         if self.error:
             # The reason names the file itself when it comes from the reader.
             reason = self.error if self.error.startswith(f"{name}: ") else f"{name}: {self.error}"

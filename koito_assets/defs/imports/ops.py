@@ -48,7 +48,6 @@ from koito_assets.sources.errors import ExportError
 
 UNRESOLVABLE = "unresolvable"
 TRANSIENT_RETRIES = 3
-PREVIEW_CHARS = 80  # a preview cell shows this much of a name; a record is never kept whole
 # SQLSTATEs that say the server or the connection went away, not that the statement is wrong:
 # connection exceptions (class 08), shutdown or restart (57P01-57P03), too many connections.
 _TRANSIENT_SQLSTATE_CLASSES = ("08",)
@@ -185,8 +184,8 @@ def _verified_path(conn: psycopg.Connection, file_key: str) -> Path:
         raise ExportError(
             path,
             "",
-            "changed since it was registered (another file of the same name?): not imported; "
-            "it is registered again as a new file",
+            "changed since this run found it (another file of the same name?): nothing "
+            "imported; it is a new file to import",
         )
     return path
 
@@ -466,14 +465,20 @@ def _move_to_complete(path: Path, settings: Settings) -> Path | None:
 
 
 def _complete_names(path: Path, folder: Path) -> Iterator[Path]:
-    """Where a finished file may go: its own name, then its name with the import time."""
+    """Where a finished file may go: its own name, then its name with the import time (the
+    name cut short where a file system's 255 bytes would not hold both)."""
     yield folder / path.name
     stamp = datetime.now(UTC).strftime("%Y-%m-%d_%H%M%S")
-    suffix = "".join(path.suffixes[-1:])
-    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    suffix = path.suffix if len(path.suffix) <= 16 else ""
+    stem = path.name[: len(path.name) - len(suffix)]
+    while len(f"{stem}.imported-{stamp}-999{suffix}".encode()) > _NAME_MAX_BYTES:
+        stem = stem[:-1]
     yield folder / f"{stem}.imported-{stamp}{suffix}"
     for number in range(2, 1000):
         yield folder / f"{stem}.imported-{stamp}-{number}{suffix}"
+
+
+_NAME_MAX_BYTES = 255  # a file name's limit on Linux, macOS and Windows file systems
 
 
 def _move_without_overwriting(source: Path, target: Path) -> bool:
