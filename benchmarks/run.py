@@ -9,6 +9,10 @@ On one fresh database of one server (embedded unless KOITO_DATABASE_URL is set),
 4. the per-scrobble path: ``submit_listen`` one record at a time on a 5,000-record sample;
 5. the ``large`` workload (1,000,000 scrobbles) through the asset graph, in a child process
    whose peak resident memory is measured (skipped with --quick);
+6. MusicBrainz in bulk (benchmarks/musicbrainz_bench.py): a ListenBrainz export full of MBIDs
+   against a fake MusicBrainz at 1 request/s and 20 ms latency, its requests and seconds, the
+   catalogue compared with one lookup per MBID's; the 25,000-recording case is skipped with
+   --quick;
 
 then the ratios. Absolute numbers move with the machine's load; the ratios are what to quote.
 """
@@ -141,7 +145,11 @@ def startup_seconds() -> float:
     """Interpreter + Dagster + our definitions: the fixed cost of a CLI import before any work."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", "import koito_assets.commands.import_files, koito_assets.definitions"],
+        [
+            sys.executable,
+            "-c",
+            "import koito_assets.commands.import_files, koito_assets.definitions",
+        ],
         cwd=ROOT,
         check=True,
     )
@@ -201,6 +209,12 @@ def main(argv: list[str] | None = None) -> int:
             prepare_database(large_url, settings)
             results["ceiling_large"] = measure_ceiling(large_url, 1_000_000)
             results["large"] = _child_import(large_file, large_url, work / "koito-large")
+
+        from benchmarks import musicbrainz_bench
+
+        results["musicbrainz"] = musicbrainz_bench.run(
+            admin, work / "musicbrainz", quick=args.quick, latency_s=0.02, large_rate=20.0
+        )
 
     upsert = ceiling["upsert_rows_per_s"]
     results["ratio_insert_over_upsert_ceiling"] = round(
@@ -295,6 +309,10 @@ def _print_table(r: dict) -> None:
         )
         cl = r["ceiling_large"]
         print(_row("  ceiling at 1M: COPY→temp→INSERT (rows/s)", cl["upsert_rows_per_s"]))
+    if "musicbrainz" in r:
+        from benchmarks.musicbrainz_bench import print_table
+
+        print_table(r["musicbrainz"])
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from koito_assets.dagster_home import persistent_instance
+from koito_assets.dagster_home import owner_tags, persistent_instance
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import DatabaseUnreachable, connect, open_database
 from koito_assets.db.resource import KoitoDatabase
@@ -165,7 +165,7 @@ def import_one(
         result = job.execute_in_process(
             partition_key=claim.file_key,
             instance=instance,
-            tags={"koito/started_by": "koito-import"},
+            tags={"koito/started_by": "koito-import", **owner_tags()},
             # The terminal gets one line per file; the run's events, errors and stack traces
             # are in the instance, for the UI.
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},

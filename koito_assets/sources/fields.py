@@ -60,7 +60,7 @@ def name_too_long(text: str) -> bool:
 
 
 def parse_mbid(value: object) -> str | None:
-    """A MusicBrainz ID in canonical lower case; None for anything Go's uuid.Parse rejects, or nil."""
+    """A MusicBrainz ID in canonical lower case; None for what Go's uuid.Parse rejects, or nil."""
     if value.__class__ is not str:
         return None
     # A history names the same artists and releases over and over: remember recent answers.

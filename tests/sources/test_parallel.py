@@ -32,8 +32,10 @@ def odd_month(month: int) -> bytes:
         lines.append(json.dumps(listen, ensure_ascii=False))
     lines += [
         "not json at all",
-        '{"listened_at": 1700000000, "track_metadata": {"artist_name": "Nul\\u0000Band", "track_name": "T"}}',
-        '{"listened_at": 1700000000, "track_metadata": {"artist_name": "A", "track_name": "T", "additional_info": []}}',
+        '{"listened_at": 1700000000, "track_metadata": '
+        '{"artist_name": "Nul\\u0000Band", "track_name": "T"}}',
+        '{"listened_at": 1700000000, "track_metadata": '
+        '{"artist_name": "A", "track_name": "T", "additional_info": []}}',
         '{"listened_at": "yesterday", "track_metadata": {"artist_name": "A", "track_name": "T"}}',
         '{"listened_at": 1700000000, "track_metadata": "not an object"}',
         json.dumps(  # a client cut to 1,000 characters, with a note
@@ -79,7 +81,9 @@ def test_workers_give_the_records_and_counts_of_one_process(many_months, monkeyp
     alone, alone_stats = read(many_months, 1)
     parallel, parallel_stats = read(many_months, 3)
     assert parallel == alone
-    assert all(type(a) is type(b) for a, b in zip(alone, parallel))  # Scrobbles again, not tuples
+    assert all(
+        type(a) is type(b) for a, b in zip(alone, parallel, strict=True)
+    )  # Scrobbles again, not tuples
     assert parallel_stats == alone_stats
     assert alone_stats.nul_stripped == 24 and alone_stats.skipped["malformed_record"] == 48
     assert alone_stats.skipped["name_too_long"] == 24 and alone_stats.notes["text_cut"][0] == 24

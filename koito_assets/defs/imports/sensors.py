@@ -1,4 +1,4 @@
-"""The folder sensor: every new or changed file in KOITO_CONFIG_DIR/import becomes a partition and a run.
+"""The folder sensor: each new or changed file in KOITO_CONFIG_DIR/import is a partition and a run.
 
 A tick lists and stats the folder and asks the ledger about those paths in one query. A file the
 ledger has seen at that path with that size and mtime is never requested twice (the run key says

@@ -28,7 +28,8 @@ COPY_BATCH_ROWS = 8192  # staged rows formatted per write to the COPY stream ...
 COPY_BATCH_CHARS = 4 << 20  # ... or fewer, when they reach this much text: rows may be big
 PREVIEW_CHARS = 80  # a preview shows this much of each name
 
-# COPY's text format: a backslash, tab, newline or carriage return in a value is escaped; NULL is \N.
+# COPY's text format: a backslash, tab, newline or carriage return in a value is escaped;
+# NULL is \N.
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -93,7 +94,8 @@ def stage_export(
     on_progress: Callable[[int], None] | None = None,
     preview_rows: int = 8,
 ) -> StagingResult:
-    """Replace the file's staged and skipped rows with what ``export`` yields. One transaction is the caller's."""
+    """Replace the file's staged and skipped rows with what ``export`` yields; the one
+    transaction is the caller's."""
     conn.execute("DELETE FROM koito_import.staged_scrobbles WHERE file_id = %s", (file_id,))
     conn.execute("DELETE FROM koito_import.skipped_records WHERE file_id = %s", (file_id,))
     # Every staged row names this file: lock its ledger row once instead of a foreign-key check
