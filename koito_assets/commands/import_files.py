@@ -32,6 +32,7 @@ from koito_assets.defs.imports.ledger import ImportStatus
 from koito_assets.defs.imports.partitions import export_files
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
+from koito_assets.sources.detect import detect
 from koito_assets.sources.errors import ExportError, one_line
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
@@ -132,8 +133,10 @@ def import_one(
     """Materialise the import graph for one file; return its summary and exit code."""
     started = time.perf_counter()
     try:
-        # Read once to know the file: a directory, FIFO, device or unreadable file stops here,
-        # before any partition or ledger row exists for it.
+        # What the file is, from its first bytes: a directory, FIFO, device, unreadable file or
+        # no export we read stops here, before it is hashed (a sparse file of 100 GB would take
+        # minutes) and before any partition or ledger row exists for it.
+        detect(path)
         sha256 = ledger.content_sha256(path)
         version = ledger.FileVersion.of(path)
     except ExportError as exc:
