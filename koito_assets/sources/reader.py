@@ -27,15 +27,11 @@ def new_scrobble(fields: tuple[Any, ...], ctx: ReadContext) -> Scrobble | Skippe
 
     Every reader builds its records here, so no format hands an unindexable name or an
     unbounded client to staging; the other names (artist lists, credits, Koito aliases) are
-    checked where a reader builds them, with :func:`check_name`. The usual record costs four
-    length checks.
+    checked where a reader builds them, with :func:`check_name`. The usual record costs one
+    comparison.
     """
-    if (
-        len(fields[1]) > _SURELY_SHORT
-        or len(fields[2]) > _SURELY_SHORT
-        or len(fields[3]) > _SURELY_SHORT
-        or len(fields[11]) > MAX_TEXT_CHARS
-    ):
+    # One sum for the usual record: when all four together are this short, each one is.
+    if len(fields[1]) + len(fields[2]) + len(fields[3]) + len(fields[11]) > _SURELY_SHORT:
         return _checked_scrobble(fields, ctx)
     return _tuple_new(Scrobble, fields)
 
