@@ -796,7 +796,7 @@ def write_maloja(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path, list[
     rng = random.Random(_derive(cat.seed, "maloja"))
     counts, cache = _Counts(cat), {}
     with open(path, "w", encoding="utf-8", newline="\n") as f:
-        f.write('{"maloja":{"export_time":%d},"scrobbles":[' % EXPORT_TIME)
+        f.write(f'{{"maloja":{{"export_time":{EXPORT_TIME}}},"scrobbles":[')
         out = _ArrayWriter(f)
         for _, t, tr, v in tl.forward():
             key = tr * 2 + v
@@ -1073,7 +1073,7 @@ def write_lastfm_json(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path, 
     with open(path, "w", encoding="utf-8", newline="\n") as f:
         f.write("[")
         for t, tr, v in _lastfm_records(tl, dups, counts):
-            head = _cached(cache, tr * 2 + v, lambda: _lastfm_head(cat, tr, v))
+            head = _cached(cache, tr * 2 + v, lambda tr=tr, v=v: _lastfm_head(cat, tr, v))
             page.append(f'{head},"date":{{"uts":"{t}","#text":"{lastfm_time(t)}"}}}}')
             if len(page) >= LASTFM_PAGE + (number == 1):
                 _write_page(f, page, number, pages, total)
@@ -1120,7 +1120,7 @@ def write_lastfm_csv(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path, l
         w.writerow(LASTFM_CSV_HEADER)
         batch = []
         for t, tr, v in _lastfm_records(tl, dups, counts):
-            fields = _cached(cache, tr * 2 + v, lambda: _lastfm_fields(cat, tr, v))
+            fields = _cached(cache, tr * 2 + v, lambda tr=tr, v=v: _lastfm_fields(cat, tr, v))
             batch.append((t, lastfm_time(t), *fields))
             if len(batch) >= WRITE_BATCH:
                 w.writerows(batch)
@@ -1268,8 +1268,8 @@ def write_listenbrainz(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path,
         with months.entry("user.json") as h:
             h.write(_ENC({"user_id": 4242, "username": USER}).encode())
         for _, t, tr, v in tl.forward():
-            name = _cached(names, tr * 2 + v, lambda: _lb_names(cat, tr, v))
-            mapping = _cached(maps, tr, lambda: _lb_mapping(cat, tr))
+            name = _cached(names, tr * 2 + v, lambda tr=tr, v=v: _lb_names(cat, tr, v))
+            mapping = _cached(maps, tr, lambda tr=tr: _lb_mapping(cat, tr))
             counts.add("mapped", mapping != "null")
             inserted = _inserted_at(rng, t)
             profile = _pick(rng, _LB_PROFILES)
@@ -1394,7 +1394,7 @@ def write_koito(cat: Catalog, tl: Timeline, out_dir: Path) -> tuple[Path, list[P
         f.write(f'{{"version":"1","exported_at":"{exported}","user":"{USER}","listens":[')
         out = _ArrayWriter(f)
         for _, t, tr, _ in tl.forward():
-            body = _cached(cache, tr, lambda: _koito_entities(cat, tr))
+            body = _cached(cache, tr, lambda tr=tr: _koito_entities(cat, tr))
             client = _pick(rng, _KOITO_CLIENTS)
             out.add(f'{{"listened_at":"{rfc3339(t)}","client":{client},{body}}}')
             counts.listen(tr)

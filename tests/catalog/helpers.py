@@ -150,6 +150,9 @@ class Preferred(NamedTuple):
     tracks: Sequence[int] = ()
 
 
+NO_PREFERENCE = Preferred()
+
+
 class _PreferringStore(DbStore):
     """Koito's lookups return any one match (no ORDER BY); this store returns a preferred one
     when it is among the matches, so it can tell "still a valid answer" from "stale"."""
@@ -183,7 +186,7 @@ def fresh_resolution(
     conn: psycopg.Connection,
     record: Scrobble,
     musicbrainz: MusicBrainz = OFF,
-    prefer: Preferred = Preferred(),
+    prefer: Preferred = NO_PREFERENCE,
 ) -> tuple[int, int, int]:
     """What Koito's rules answer right now, ignoring the cache; rolled back, so nothing changes.
 
@@ -230,7 +233,8 @@ def merge_albums(conn: psycopg.Connection, source: int, target: int) -> None:
         conn.execute("UPDATE tracks SET release_id = %s WHERE release_id = %s", (target, source))
         conn.execute(
             "INSERT INTO artist_releases (artist_id, release_id) "
-            "SELECT artist_id, %s FROM artist_releases WHERE release_id = %s ON CONFLICT DO NOTHING",
+            "SELECT artist_id, %s FROM artist_releases WHERE release_id = %s "
+            "ON CONFLICT DO NOTHING",
             (target, source),
         )
         clean_orphans(conn)
@@ -256,7 +260,8 @@ def set_primary_alias(
     """Koito's rename: add the alias, then move the primary flag to it."""
     with conn.transaction():
         conn.execute(
-            f"INSERT INTO {table} ({column}, alias, source, is_primary) VALUES (%s, %s, 'Manual', false) "
+            f"INSERT INTO {table} ({column}, alias, source, is_primary) "
+            "VALUES (%s, %s, 'Manual', false) "
             "ON CONFLICT DO NOTHING",
             (entity_id, alias),
         )
@@ -286,7 +291,8 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Counter]:
     artists = Counter(
         (name, mbid, image_source, tuple(sorted(map(tuple, aliases))))
         for name, mbid, image_source, aliases in conn.execute(
-            "SELECT (SELECT alias FROM artist_aliases WHERE artist_id = a.id AND is_primary ORDER BY alias LIMIT 1), "
+            "SELECT (SELECT alias FROM artist_aliases "
+            "        WHERE artist_id = a.id AND is_primary ORDER BY alias LIMIT 1), "
             "a.musicbrainz_id::text, a.image_source, "
             "(SELECT coalesce(json_agg(json_build_array(alias, source, is_primary)), '[]') "
             " FROM artist_aliases WHERE artist_id = a.id) FROM artists a"
@@ -295,10 +301,13 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Counter]:
     release = {}
     releases = Counter()
     for rid, title, mbid, various, image_source, aliases, links in conn.execute(
-        "SELECT r.id, (SELECT alias FROM release_aliases WHERE release_id = r.id AND is_primary ORDER BY alias LIMIT 1), "
+        "SELECT r.id, (SELECT alias FROM release_aliases "
+        "              WHERE release_id = r.id AND is_primary ORDER BY alias LIMIT 1), "
         "r.musicbrainz_id::text, r.various_artists, r.image_source, "
-        "(SELECT coalesce(json_agg(json_build_array(alias, source, is_primary)), '[]') FROM release_aliases WHERE release_id = r.id), "
-        "(SELECT coalesce(json_agg(json_build_array(artist_id, is_primary)), '[]') FROM artist_releases WHERE release_id = r.id) "
+        "(SELECT coalesce(json_agg(json_build_array(alias, source, is_primary)), '[]') "
+        " FROM release_aliases WHERE release_id = r.id), "
+        "(SELECT coalesce(json_agg(json_build_array(artist_id, is_primary)), '[]') "
+        " FROM artist_releases WHERE release_id = r.id) "
         "FROM releases r"
     ):
         described = (
@@ -314,10 +323,13 @@ def catalogue(conn: psycopg.Connection) -> dict[str, Counter]:
     track = {}
     tracks = Counter()
     for tid, title, mbid, duration, rel, aliases, credits in conn.execute(
-        "SELECT t.id, (SELECT alias FROM track_aliases WHERE track_id = t.id AND is_primary ORDER BY alias LIMIT 1), "
+        "SELECT t.id, (SELECT alias FROM track_aliases "
+        "              WHERE track_id = t.id AND is_primary ORDER BY alias LIMIT 1), "
         "t.musicbrainz_id::text, t.duration, t.release_id, "
-        "(SELECT coalesce(json_agg(json_build_array(alias, source, is_primary)), '[]') FROM track_aliases WHERE track_id = t.id), "
-        "(SELECT coalesce(json_agg(json_build_array(artist_id, is_primary)), '[]') FROM artist_tracks WHERE track_id = t.id) "
+        "(SELECT coalesce(json_agg(json_build_array(alias, source, is_primary)), '[]') "
+        " FROM track_aliases WHERE track_id = t.id), "
+        "(SELECT coalesce(json_agg(json_build_array(artist_id, is_primary)), '[]') "
+        " FROM artist_tracks WHERE track_id = t.id) "
         "FROM tracks t"
     ):
         described = (
@@ -343,7 +355,8 @@ def duplicates(conn: psycopg.Connection) -> dict[str, list]:
     """Entities a second resolution created although the first one's would have been found."""
     return {
         "artist aliases on two artists": conn.execute(
-            "SELECT alias, array_agg(artist_id) FROM artist_aliases GROUP BY alias HAVING count(*) > 1"
+            "SELECT alias, array_agg(artist_id) FROM artist_aliases "
+            "GROUP BY alias HAVING count(*) > 1"
         ).fetchall(),
         "release titles twice for one artist": conn.execute(
             "SELECT ra.alias, ar.artist_id, array_agg(ra.release_id) FROM release_aliases ra "
@@ -352,7 +365,8 @@ def duplicates(conn: psycopg.Connection) -> dict[str, list]:
         ).fetchall(),
         "track titles twice on one release": conn.execute(
             "SELECT ta.alias, t.release_id, array_agg(t.id) FROM track_aliases ta "
-            "JOIN tracks t ON t.id = ta.track_id WHERE ta.is_primary GROUP BY 1, 2 HAVING count(*) > 1"
+            "JOIN tracks t ON t.id = ta.track_id WHERE ta.is_primary "
+            "GROUP BY 1, 2 HAVING count(*) > 1"
         ).fetchall(),
     }
 
@@ -393,6 +407,7 @@ def insert_listens(
         conn.execute(
             "UPDATE tracks t SET duration = d.duration FROM ("
             " SELECT DISTINCT ON (r.track_id) r.track_id, s.duration FROM staged s"
-            " JOIN resolved r USING (lookup_key) WHERE s.duration > 0 ORDER BY r.track_id, s.seq) d "
+            " JOIN resolved r USING (lookup_key) WHERE s.duration > 0 "
+            " ORDER BY r.track_id, s.seq) d "
             "WHERE t.id = d.track_id AND t.duration = 0"
         )
