@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench bench-quick clean
+.PHONY: install run test lint format bench bench-quick clean
 
 install: $(STAMP)
 
@@ -20,6 +20,15 @@ run: install
 
 test: install
 	$(BIN)/pytest -q
+
+# ruff: the formatting and the lint rules configured in pyproject.toml
+lint: install
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 bench: install
 	$(BIN)/python -m benchmarks.run

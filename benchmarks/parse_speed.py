@@ -433,7 +433,8 @@ def main() -> None:
             write(path, int(args.records * share), Library(random.Random(7)))
             records, wall, cpu = measure(path, args.repeat)
             print(
-                f"{name:<18}{path.stat().st_size / 1e6:>8.1f}{records:>10,}{wall:>12,.0f}{cpu:>12,.0f}",
+                f"{name:<18}{path.stat().st_size / 1e6:>8.1f}{records:>10,}"
+                f"{wall:>12,.0f}{cpu:>12,.0f}",
                 flush=True,
             )
             path.unlink()
