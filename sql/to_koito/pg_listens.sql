@@ -1,0 +1,6 @@
+-- merge-into-sqlite, on our database: the merged listens (unix seconds, as Koito's SQLite keeps them).
+SELECT l.track_id, floor(extract(epoch FROM l.listened_at))::bigint, l.client
+FROM listens l, merge_selection s
+WHERE l.user_id = s.user_id
+  AND (s.since IS NULL OR l.listened_at >= s.since)
+  AND (s.until IS NULL OR l.listened_at < s.until)

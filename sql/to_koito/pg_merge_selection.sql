@@ -1,0 +1,6 @@
+-- merge-into-sqlite, on our database: which listens to merge (one row; the later statements join
+-- it, so the COPYs need no parameters). since inclusive, until exclusive, NULL: unbounded.
+CREATE TEMP TABLE merge_selection ON COMMIT DROP AS
+SELECT %(user_id)s::integer AS user_id,
+       %(since)s::timestamptz AS since,
+       %(until)s::timestamptz AS until

@@ -1,0 +1,42 @@
+"""Fixtures for the routes into Koito >= 0.3: a second database, and imports through the graph."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from koito_assets import settings as settings_module
+from koito_assets.defs.imports.run import import_one
+from tests.conftest import PgServer, _fresh_name
+
+ImportFile = Callable[[Path, str], None]
+
+
+@pytest.fixture
+def second_db_url(pg_server: PgServer, template_db: str, request) -> Iterator[str]:
+    """Another fresh, migrated database (the reference a merge is compared with, or a library)."""
+    name = _fresh_name(request) + "_b"
+    url = pg_server.create_database(name, template=template_db)
+    yield url
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def import_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImportFile]:
+    """Import one export file into a database through the import graph, MusicBrainz off."""
+    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path / "koito"))
+    monkeypatch.setenv("KOITO_DISABLE_MUSICBRAINZ", "true")
+    settings_module.get_settings.cache_clear()
+    settings = settings_module.get_settings()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+
+        def run(path: Path, url: str) -> None:
+            summary, code = import_one(path, instance, url, settings)
+            assert code == 0, summary.error
+
+        yield run
+    settings_module.get_settings.cache_clear()
