@@ -13,6 +13,7 @@ changes, which in practice is once or twice. The statements live in ``sql/to_koi
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ class MappingCounts:
     skipped_listens: dict[str, int] = field(default_factory=dict)
     artist_rounds: int = 0
     release_rounds: int = 0
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def statements(script: str) -> list[str]:
@@ -61,13 +63,21 @@ def statements(script: str) -> list[str]:
 
 
 def run_script(
-    conn: sqlite3.Connection, name: str, params: Mapping[str, object] | None = None
+    conn: sqlite3.Connection,
+    name: str,
+    params: Mapping[str, object] | None = None,
+    seconds: dict[str, float] | None = None,
 ) -> int:
     """Run ``sql/to_koito/<name>.sql`` statement by statement, inside the caller's transaction
-    (``executescript`` would commit it); returns the row count of the last statement."""
+    (``executescript`` would commit it); returns the row count of the last statement and adds
+    its time to ``seconds[name]``."""
+    started = time.perf_counter()
     count = -1
     for statement in statements(sql_text(FOLDER, name)):
         count = conn.execute(statement, dict(params or {})).rowcount
+    if seconds is not None:
+        key = name.removeprefix("sqlite_")
+        seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - started
     return count
 
 
@@ -76,11 +86,11 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("new_uuid", 0, lambda: str(uuid.uuid4()))
 
 
-def _rounds(conn: sqlite3.Connection, name: str, limit: int) -> int:
+def _rounds(conn: sqlite3.Connection, name: str, limit: int, seconds: dict[str, float]) -> int:
     """Repeat one round until it changes nothing; each round's answers depend only on earlier
     ranks, so ``limit`` (the number of entities + 1) rounds always suffice."""
     for done in range(1, limit + 2):
-        if run_script(conn, name) == 0:
+        if run_script(conn, name, seconds=seconds) == 0:
             return done
     raise MergeCheckFailed(f"{name} did not settle in {limit + 1} rounds")
 
@@ -98,26 +108,29 @@ def max_ids(conn: sqlite3.Connection) -> dict[str, int]:
 def map_and_write(conn: sqlite3.Connection) -> MappingCounts:
     """Match, create and insert, inside the caller's transaction; then check before commit."""
     counts = MappingCounts()
+    took = counts.step_seconds
     before = max_ids(conn)
-    run_script(conn, "sqlite_prepare")
+    run_script(conn, "sqlite_prepare", seconds=took)
     for reason, listens in conn.execute(
         "SELECT skip, sum(listens) FROM m_track WHERE skip IS NOT NULL GROUP BY skip"
     ):
         counts.skipped_listens[reason] = listens
 
     artists = conn.execute("SELECT count(*) FROM m_artist").fetchone()[0]
-    run_script(conn, "sqlite_artists_existing")
-    counts.artist_rounds = _rounds(conn, "sqlite_artists_round", artists)
-    run_script(conn, "sqlite_artists_create")
-    run_script(conn, "sqlite_track_artists")
+    run_script(conn, "sqlite_artists_existing", seconds=took)
+    counts.artist_rounds = _rounds(conn, "sqlite_artists_round", artists, took)
+    run_script(conn, "sqlite_artists_create", seconds=took)
+    run_script(conn, "sqlite_track_artists", seconds=took)
 
     tracks = conn.execute("SELECT count(*) FROM m_track").fetchone()[0]
-    run_script(conn, "sqlite_releases_existing")
-    counts.release_rounds = _rounds(conn, "sqlite_releases_round", tracks)
-    run_script(conn, "sqlite_releases_create")
-    run_script(conn, "sqlite_tracks")
-    counts.durations_filled = run_script(conn, "sqlite_durations")
-    counts.listens_added = run_script(conn, "sqlite_listens", {"user_id": KOITO_USER_ID})
+    run_script(conn, "sqlite_releases_existing", seconds=took)
+    counts.release_rounds = _rounds(conn, "sqlite_releases_round", tracks, took)
+    run_script(conn, "sqlite_releases_create", seconds=took)
+    run_script(conn, "sqlite_tracks", seconds=took)
+    counts.durations_filled = run_script(conn, "sqlite_durations", seconds=took)
+    counts.listens_added = run_script(
+        conn, "sqlite_listens", {"user_id": KOITO_USER_ID}, seconds=took
+    )
 
     report = conn.execute(sql_text(FOLDER, "sqlite_report")).fetchone()
     (
@@ -129,7 +142,9 @@ def map_and_write(conn: sqlite3.Connection) -> MappingCounts:
         counts.tracks_created,
         counts.listens_merged,
     ) = report
+    started = time.perf_counter()
     check_before_commit(conn, before)
+    took["checks"] = time.perf_counter() - started
     return counts
 
 

@@ -68,6 +68,7 @@ class MergeReport:
             "durations_filled": c.durations_filled,
             "rounds": {"artists": c.artist_rounds, "releases": c.release_rounds},
             "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "step_seconds": {k: round(v, 3) for k, v in c.step_seconds.items()},
         }
 
     def lines(self) -> list[str]:

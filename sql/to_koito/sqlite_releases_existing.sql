@@ -90,4 +90,4 @@ UPDATE m_track SET
 FROM m_release r
 WHERE r.our_id = m_track.our_release AND r.mbid IS NULL AND m_track.skip IS NULL;
 
-CREATE INDEX temp.m_link_artist ON m_link (artist, since);
+CREATE INDEX temp.m_link_lookup ON m_link (artist, title, since);

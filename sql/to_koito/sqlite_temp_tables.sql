@@ -105,12 +105,15 @@ CREATE TEMP TABLE m_listen (
     client TEXT
 );
 
--- Which artist of Koito's is linked to which release since which rank (release rounds).
--- A release is one that existed (existing) or the one our track `creator` creates.
+-- Which artist of Koito's is linked to which release, titled how, since which rank (release
+-- rounds). A release is one that existed (existing) or the one our track `creator` creates,
+-- whose rank is creator_rank.
 CREATE TEMP TABLE m_link (
     existing INTEGER,
     creator INTEGER,
+    creator_rank INTEGER,
     artist INTEGER NOT NULL,
+    title TEXT NOT NULL,
     since INTEGER NOT NULL
 );
 
