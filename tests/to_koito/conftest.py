@@ -12,7 +12,7 @@ from koito_assets import settings as settings_module
 from koito_assets.defs.imports.run import import_one
 from tests.conftest import PgServer, _fresh_name
 
-ImportFile = Callable[[Path, str], None]
+ImportFile = Callable[..., None]
 
 
 @pytest.fixture
@@ -25,17 +25,33 @@ def second_db_url(pg_server: PgServer, template_db: str, request) -> Iterator[st
 
 
 @pytest.fixture
+def make_db(pg_server: PgServer, template_db: str, request) -> Iterator[Callable[[], str]]:
+    """Fresh, migrated databases on demand (libraries of ours), dropped after the test."""
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"{_fresh_name(request)}_{len(made)}"
+        made.append(name)
+        return pg_server.create_database(name, template=template_db)
+
+    yield make
+    for name in made:
+        pg_server.drop_database(name)
+
+
+@pytest.fixture
 def import_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImportFile]:
     """Import one export file into a database through the import graph, MusicBrainz off."""
     monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path / "koito"))
     monkeypatch.setenv("KOITO_DISABLE_MUSICBRAINZ", "true")
-    settings_module.get_settings.cache_clear()
-    settings = settings_module.get_settings()
-
     with dg.DagsterInstance.ephemeral() as instance:
 
-        def run(path: Path, url: str) -> None:
-            summary, code = import_one(path, instance, url, settings)
+        def run(path: Path, url: str, after: int | None = None, before: int | None = None) -> None:
+            """Import ``path``; ``after``/``before``: only listens in that window (unix s)."""
+            monkeypatch.setenv("KOITO_IMPORT_AFTER_UNIX", str(after or ""))
+            monkeypatch.setenv("KOITO_IMPORT_BEFORE_UNIX", str(before or ""))
+            settings_module.get_settings.cache_clear()
+            summary, code = import_one(path, instance, url, settings_module.get_settings())
             assert code == 0, summary.error
 
         yield run
