@@ -8,8 +8,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from koito_assets import settings as settings_module
-from koito_assets.defs.imports.run import import_one
+from koito_assets.commands.import_files import import_one
+from koito_assets.db.resource import KoitoDatabase
+from koito_assets.defs.imports.assets import IMPORT_ASSETS
+from koito_assets.defs.imports.jobs import import_job
+from koito_assets.settings_resource import SettingsResource
 from tests.conftest import PgServer, _fresh_name
 
 ImportFile = Callable[..., None]
@@ -40,19 +43,29 @@ def make_db(pg_server: PgServer, template_db: str, request) -> Iterator[Callable
 
 
 @pytest.fixture
-def import_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImportFile]:
-    """Import one export file into a database through the import graph, MusicBrainz off."""
-    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path / "koito"))
-    monkeypatch.setenv("KOITO_DISABLE_MUSICBRAINZ", "true")
+def import_file(tmp_path: Path) -> Iterator[ImportFile]:
+    """Import one export file into a database through the import job, MusicBrainz off."""
     with dg.DagsterInstance.ephemeral() as instance:
 
         def run(path: Path, url: str, after: int | None = None, before: int | None = None) -> None:
             """Import ``path``; ``after``/``before``: only listens in that window (unix s)."""
-            monkeypatch.setenv("KOITO_IMPORT_AFTER_UNIX", str(after or ""))
-            monkeypatch.setenv("KOITO_IMPORT_BEFORE_UNIX", str(before or ""))
-            settings_module.get_settings.cache_clear()
-            summary, code = import_one(path, instance, url, settings_module.get_settings())
+            settings = SettingsResource(
+                overrides={
+                    "KOITO_CONFIG_DIR": str(tmp_path / "koito"),
+                    "KOITO_DISABLE_MUSICBRAINZ": "true",
+                    "KOITO_IMPORT_AFTER_UNIX": str(after or ""),
+                    "KOITO_IMPORT_BEFORE_UNIX": str(before or ""),
+                }
+            )
+            resources = {
+                "settings": settings,
+                "db": KoitoDatabase(url=url, settings=settings),
+                "io_manager": dg.mem_io_manager,
+            }
+            job = dg.Definitions(
+                assets=IMPORT_ASSETS, jobs=[import_job], resources=resources
+            ).resolve_job_def(import_job.name)
+            summary, code = import_one(path, instance, url, job)
             assert code == 0, summary.error
 
         yield run
-    settings_module.get_settings.cache_clear()
