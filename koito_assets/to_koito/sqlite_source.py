@@ -26,7 +26,7 @@ BATCH_ROWS = 50_000
 
 @dataclass(frozen=True)
 class Selection:
-    """Which of our listens to merge: a time window (since inclusive, until exclusive)."""
+    """Which of our listens to merge: an inclusive time window, either end open."""
 
     since: datetime | None = None
     until: datetime | None = None

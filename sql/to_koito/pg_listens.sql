@@ -3,4 +3,4 @@ SELECT l.track_id, floor(extract(epoch FROM l.listened_at))::bigint, l.client
 FROM listens l, merge_selection s
 WHERE l.user_id = s.user_id
   AND (s.since IS NULL OR l.listened_at >= s.since)
-  AND (s.until IS NULL OR l.listened_at < s.until)
+  AND (s.until IS NULL OR l.listened_at <= s.until)

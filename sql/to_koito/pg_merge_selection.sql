@@ -1,5 +1,5 @@
 -- merge-into-sqlite, on our database: which listens to merge (one row; the later statements join
--- it, so the COPYs need no parameters). since inclusive, until exclusive, NULL: unbounded.
+-- it, so the COPYs need no parameters): an inclusive time window, NULL an open end.
 CREATE TEMP TABLE merge_selection ON COMMIT DROP AS
 SELECT %(user_id)s::integer AS user_id,
        %(since)s::timestamptz AS since,

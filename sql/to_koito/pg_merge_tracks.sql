@@ -7,5 +7,5 @@ SELECT l.track_id,
 FROM listens l, merge_selection s
 WHERE l.user_id = s.user_id
   AND (s.since IS NULL OR l.listened_at >= s.since)
-  AND (s.until IS NULL OR l.listened_at < s.until)
+  AND (s.until IS NULL OR l.listened_at <= s.until)
 GROUP BY l.track_id

@@ -14,7 +14,6 @@ from benchmarks.workload import generate
 from koito_assets.to_koito.sqlite_mapping import MergeCheckFailed
 from koito_assets.to_koito.sqlite_merge import merge_into_sqlite
 from tests.to_koito.catalogue import Catalogue
-from tests.to_koito.conftest import ImportFile
 from tests.to_koito.export_oracle import (
     catalogue_of_postgres,
     catalogue_of_sqlite,
@@ -23,6 +22,7 @@ from tests.to_koito.export_oracle import (
 )
 from tests.to_koito.koito_migrator import migrate_to_sqlite
 from tests.to_koito.koito_sqlite import connect, create_koito_db
+from tests.to_koito.sqlite_fixtures import ImportFile
 
 
 def dump(path: Path) -> list[str]:

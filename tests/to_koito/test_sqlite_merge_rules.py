@@ -17,7 +17,6 @@ import pytest
 from koito_assets.to_koito.sqlite_merge import MergeReport, merge_into_sqlite
 from koito_assets.to_koito.sqlite_source import Selection
 from tests.to_koito.catalogue import Catalogue
-from tests.to_koito.conftest import ImportFile
 from tests.to_koito.export_oracle import (
     catalogue_of_postgres,
     catalogue_of_sqlite,
@@ -25,6 +24,7 @@ from tests.to_koito.export_oracle import (
     write_export,
 )
 from tests.to_koito.koito_sqlite import connect, create_koito_db
+from tests.to_koito.sqlite_fixtures import ImportFile
 
 MBID_1 = "11111111-1111-4111-8111-111111111111"
 MBID_2 = "22222222-2222-4222-8222-222222222222"
@@ -417,16 +417,16 @@ def test_a_time_window_merges_only_its_listens(
     band = ours.artist("Band")
     album = ours.release("Album", [band])
     early, inside = ours.track("Early", album, [band]), ours.track("Inside", album, [band])
-    ours.listen(early, 1_000)
-    ours.listens(inside, [2_000, 2_999])
-    ours.listen(inside, 3_000)  # the window's end is exclusive
+    ours.listen(early, 1_999)
+    ours.listens(inside, [2_000, 3_000])  # both ends of the window are in it
+    ours.listen(inside, 3_001)
     path = create_koito_db(tmp_path / "koito.db")
     window = Selection(
         since=datetime.fromtimestamp(2_000, UTC), until=datetime.fromtimestamp(3_000, UTC)
     )
     report = merge_into_sqlite(db_url, path, window)
     assert report.listens_selected == 2 and report.counts.listens_added == 2
-    assert rows(path, "SELECT listened_at FROM listens ORDER BY 1") == [(2_000,), (2_999,)]
+    assert rows(path, "SELECT listened_at FROM listens ORDER BY 1") == [(2_000,), (3_000,)]
     assert releases_with_tracks(path) == {("Album", ("Band*",), ("Inside",))}
 
 
