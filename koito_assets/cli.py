@@ -2,7 +2,8 @@
 
 Exit codes, the same for every command: 0 done; 1 an unexpected failure; 2 a file could not be
 read (nothing was written for it); 3 the database is unreachable; 4 the database was refused
-(not Koito v0.1.x). Errors are one line on stderr, never a traceback, never a password.
+(not Koito v0.1.x; or, for merge-into-sqlite, a Koito SQLite database in use or of an unknown
+version, left untouched). Errors are one line on stderr, never a traceback, never a password.
 """
 
 from __future__ import annotations
@@ -101,6 +102,25 @@ def _cmd_images(args: argparse.Namespace) -> int:
     return run_images_command(as_json=args.json, download=args.download, settings=read_settings())
 
 
+def _cmd_merge_into_sqlite(args: argparse.Namespace) -> int:
+    from koito_assets.commands.merge_into_sqlite import run_merge_command
+
+    return run_merge_command(
+        args.koito_db,
+        since=args.since,
+        until=args.until,
+        backup=not args.no_backup,
+        as_json=args.json,
+        settings=read_settings(),
+    )
+
+
+def _moment(text: str):
+    from koito_assets.commands.merge_into_sqlite import parse_moment
+
+    return parse_moment(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="koito-import",
@@ -131,6 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
     images = add("images", _cmd_images, "run the image backfill once")
     images.add_argument("--json", action="store_true", help="print one JSON object")
     images.add_argument("--download", action="store_true", help="also download into image_cache/")
+    merge = add(
+        "merge-into-sqlite",
+        _cmd_merge_into_sqlite,
+        "merge what we imported into a Koito >= 0.3 SQLite database (stop Koito first)",
+    )
+    merge.add_argument("koito_db", metavar="KOITO_DB", help="Koito's database file, koito.db")
+    merge.add_argument(
+        "--since", type=_moment, metavar="T", help="only listens at or after T (unix s or ISO)"
+    )
+    merge.add_argument(
+        "--until", type=_moment, metavar="T", help="only listens at or before T (unix s or ISO)"
+    )
+    merge.add_argument(
+        "--no-backup", action="store_true", help="skip the backup koito.db.before-import-<time>"
+    )
+    merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser
 
 

@@ -11,9 +11,13 @@ Anything failing before the commit leaves the database as it was.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from koito_assets.db.connection import connect
 from koito_assets.to_koito.sqlite_mapping import (
@@ -83,13 +87,23 @@ class MergeReport:
         ]
         for reason, count in sorted(c.skipped_listens.items()):
             out.append(f"  skipped  {count:,} listens: {reason.replace('_', ' ')}")
-        out.append(f"  backup   {self.backup}" if self.backup else "  backup   none (--no-backup)")
+        out.append(f"  backup   {self.backup}" if self.backup else "  backup   none (turned off)")
         out.append(f"  {self.seconds.get('total', 0.0):.2f} s")
         return out
 
 
+@contextmanager
+def _our_database(source: str | psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """A connection to our database: the one given (its owner closes it), or one to the URL."""
+    if isinstance(source, psycopg.Connection):
+        yield source
+        return
+    with connect(source) as conn:
+        yield conn
+
+
 def merge_into_sqlite(
-    pg_url: str,
+    ours: str | psycopg.Connection,
     sqlite_path: Path,
     selection: Selection | None = None,
     *,
@@ -98,6 +112,8 @@ def merge_into_sqlite(
 ) -> MergeReport:
     """Merge our listens (``selection``, default all) into the Koito SQLite file at ``sqlite_path``.
 
+    ``ours`` is our database: a URL, or a connection outside any transaction.
+
     Raises ``SqliteRefused`` (file untouched) when Koito is running or the file is not a Koito
     we know, ``DatabaseUnreachable`` when our database does not answer, ``MergeCheckFailed``
     (rolled back) when a check before commit fails; any other error also rolls back.
@@ -105,7 +121,7 @@ def merge_into_sqlite(
     selection = selection or Selection()
     started = time.perf_counter()
     seconds: dict[str, float] = {}
-    with connect(pg_url) as pg:
+    with _our_database(ours) as pg:
         target = open_koito(sqlite_path, lock_timeout=lock_timeout)
         conn = target.conn
         try:

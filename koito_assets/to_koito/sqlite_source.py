@@ -63,9 +63,18 @@ def _aliases(rows: Iterable[tuple[object, ...]]) -> Iterator[tuple[object, str]]
 def load_selection(pg: psycopg.Connection, conn: sqlite3.Connection, selection: Selection) -> int:
     """Fill the merge's TEMP tables from our database; returns how many listens were selected.
 
-    ``pg`` must not be in a transaction: this opens its own snapshot and ends it.
+    ``pg`` must not be in a transaction: this opens its own snapshot and ends it, and leaves
+    the connection's isolation level as it found it (it may belong to a pool).
     """
+    isolation = pg.isolation_level
     pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    try:
+        return _load(pg, conn, selection)
+    finally:
+        pg.isolation_level = isolation
+
+
+def _load(pg: psycopg.Connection, conn: sqlite3.Connection, selection: Selection) -> int:
     with pg.transaction():
         pg.execute(
             sql_text(FOLDER, "pg_merge_selection"),

@@ -27,6 +27,7 @@ INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, 1);
 
 def create_koito_db(path: Path, *, version: int = 2, admin: bool = True) -> Path:
     """A Koito SQLite file at ``path``: migrations 1..``version``, WAL, and user 1 (admin)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA journal_mode = WAL")

@@ -13,8 +13,7 @@ import pytest
 
 from koito_assets.commands.import_files import import_one
 from koito_assets.db.resource import KoitoDatabase
-from koito_assets.defs.imports.assets import IMPORT_ASSETS
-from koito_assets.defs.imports.jobs import import_job
+from koito_assets.defs.imports.jobs import IMPORT_JOB_ASSETS, import_job
 from koito_assets.settings_resource import SettingsResource
 from tests.conftest import PgServer, _fresh_name
 
@@ -66,7 +65,7 @@ def import_file(tmp_path: Path) -> Iterator[ImportFile]:
                 "io_manager": dg.mem_io_manager,
             }
             job = dg.Definitions(
-                assets=IMPORT_ASSETS, jobs=[import_job], resources=resources
+                assets=IMPORT_JOB_ASSETS, jobs=[import_job], resources=resources
             ).resolve_job_def(import_job.name)
             summary, code = import_one(path, instance, url, job)
             assert code == 0, summary.error
