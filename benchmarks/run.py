@@ -9,6 +9,9 @@ On one fresh database of one server (embedded unless KOITO_DATABASE_URL is set),
 4. the per-scrobble path: ``submit_listen`` one record at a time on a 5,000-record sample;
 5. the ``large`` workload (1,000,000 scrobbles) through the asset graph, in a child process
    whose peak resident memory is measured (skipped with --quick);
+6. merge-into-sqlite of the seed library, and of the large one, into a Koito >= 0.3 SQLite
+   database: fresh, the same again, and one already holding as many listens of other entities
+   (benchmarks/sqlite_merge_bench.py; each merge a child process with its peak memory);
 
 then the ratios. Absolute numbers move with the machine's load; the ratios are what to quote.
 """
@@ -167,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from benchmarks.ceiling import measure_ceiling
+    from benchmarks.sqlite_merge_bench import measure as sqlite_merges
     from benchmarks.workload import generate
     from koito_assets.db.bootstrap import prepare_database
     from koito_assets.db.connection import embedded_server
@@ -199,12 +203,14 @@ def main(argv: list[str] | None = None) -> int:
         per_url = _fresh_database(admin, "koito_bench_per_scrobble")
         prepare_database(per_url, settings)
         results["per_scrobble"] = per_scrobble(seed_file, per_url, args.sample)
+        results["sqlite_merge_seed"] = sqlite_merges(url, work / "sqlite-seed")
 
         if large_file is not None:
             large_url = _fresh_database(admin, "koito_bench_large")
             prepare_database(large_url, settings)
             results["ceiling_large"] = measure_ceiling(large_url, 1_000_000)
             results["large"] = _child_import(large_file, large_url, work / "koito-large")
+            results["sqlite_merge_large"] = sqlite_merges(large_url, work / "sqlite-large")
 
     upsert = ceiling["upsert_rows_per_s"]
     results["ratio_insert_over_upsert_ceiling"] = round(
@@ -280,6 +286,7 @@ def _print_table(r: dict) -> None:
     )
     speedup = r["ratio_pipeline_over_per_scrobble"]
     print(_row("pipeline over per-scrobble (records/s ratio)", speedup, ">= 20", speedup >= 20))
+    _print_merges(r["sqlite_merge_seed"], "seed (49,050)", "< 5 s", 5)
     if "large" in r:
         large = r["large"]
         print(
@@ -299,6 +306,25 @@ def _print_table(r: dict) -> None:
         )
         cl = r["ceiling_large"]
         print(_row("  ceiling at 1M: COPY→temp→INSERT (rows/s)", cl["upsert_rows_per_s"]))
+
+    if "sqlite_merge_large" in r:
+        _print_merges(r["sqlite_merge_large"], "large (1,000,000)", "< 60 s", 60)
+
+
+def _print_merges(merges: dict, label: str, target: str, limit: float) -> None:
+    """merge-into-sqlite rows; the target holds for a merge that writes (not for "again")."""
+    names = {
+        "into_fresh": "into Koito's fresh database",
+        "again": "the same again (everything there)",
+        "into_full": "into a database already holding as many",
+    }
+    for name, text in names.items():
+        merge = merges[name]
+        seconds = merge["seconds"]["total"]
+        check = (target, seconds < limit) if name != "again" else ("", None)
+        print(_row(f"merge-into-sqlite {label} {text} (s)", seconds, *check))
+        print(_row("  of which the backup (s)", merge["seconds"].get("backup", 0.0)))
+        print(_row("  peak resident memory (MB)", merge["peak_rss_mb"]))
 
 
 if __name__ == "__main__":
