@@ -31,8 +31,8 @@ from koito_assets.to_koito.sqlite_target import open_koito, write_backup
 
 # SQLite page caches of the merge's connection (KiB): enough to hold the catalogue and the
 # listens' indexes of a large library; a fixed bound whatever the history's length.
-MAIN_CACHE_KIB = 256 * 1024
-TEMP_CACHE_KIB = 64 * 1024
+MAIN_CACHE_KIB = 128 * 1024
+TEMP_CACHE_KIB = 32 * 1024
 
 
 @dataclass
