@@ -10,6 +10,7 @@ between our backup and our merge.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -82,6 +83,11 @@ def open_koito(path: Path, *, lock_timeout: float = 3.0) -> KoitoTarget:
     if not path.is_file():
         raise KoitoMissing(
             f"{path}: no such file (Koito's database is koito.db in its KOITO_CONFIG_DIR)"
+        )
+    if not (os.access(path, os.R_OK | os.W_OK) and os.access(path.parent, os.W_OK)):
+        raise SqliteRefused(
+            f"{path}: not writable by this user (the file, and its folder for SQLite's journal "
+            "and the backup); run as the user that owns Koito's files"
         )
     # mode=rw: never create a database where none is.
     conn = sqlite3.connect(

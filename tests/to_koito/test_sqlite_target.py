@@ -167,3 +167,21 @@ def test_no_backup_writes_none(db_url: str, library: Catalogue, tmp_path: Path):
     report = merge_into_sqlite(db_url, path, backup=False)
     assert report.backup is None
     assert _files(tmp_path) == {"koito.db"}
+
+
+def test_an_empty_library_changes_nothing(db_url: str, tmp_path: Path):
+    path = create_koito_db(tmp_path / "koito.db")
+    before = _digest(path)
+    report = merge_into_sqlite(db_url, path, backup=False)
+    assert report.listens_selected == 0 and report.counts.listens_added == 0
+    assert report.counts.artists_created == report.counts.tracks_created == 0
+    assert _digest(path) == before
+
+
+def test_a_path_with_spaces_and_uri_characters(db_url: str, library: Catalogue, tmp_path: Path):
+    folder = tmp_path / "Koito config #1 ?&"
+    path = create_koito_db(folder / "koito.db")
+    report = merge_into_sqlite(db_url, path)
+    assert report.counts.listens_added == 3
+    assert Path(report.backup).parent == folder
+    assert _files(folder) == {"koito.db", Path(report.backup).name}
