@@ -69,6 +69,15 @@ def test_musicbrainz_rate_limit_needs_a_custom_url_like_koito():
     assert (s.musicbrainz_rate_limit, s.musicbrainz_url) == (5.0, "http://127.0.0.1:5000")
 
 
+def test_musicbrainz_answers_are_kept_thirty_days_unless_told_otherwise():
+    assert Settings.from_env({}).musicbrainz_cache_days == 30
+    assert Settings.from_env({"KOITO_MUSICBRAINZ_CACHE_DAYS": "0"}).musicbrainz_cache_days == 0
+    assert Settings.from_env({"KOITO_MUSICBRAINZ_CACHE_DAYS": "90"}).musicbrainz_cache_days == 90
+    for bad in ("-1", "soon"):
+        with pytest.raises(SettingsError, match="KOITO_MUSICBRAINZ_CACHE_DAYS"):
+            Settings.from_env({"KOITO_MUSICBRAINZ_CACHE_DAYS": bad})
+
+
 def test_spotify_play_rule_is_a_closed_choice():
     assert Settings.from_env({"KOITO_SPOTIFY_PLAY_RULE": "30s"}).spotify_play_rule == "30s"
     with pytest.raises(SettingsError, match="KOITO_SPOTIFY_PLAY_RULE"):
@@ -91,3 +100,22 @@ def test_only_the_settings_module_reads_the_environment():
     # serve.py passes the environment on to its child processes and dagster_home.py gives
     # Dagster the storage URL in this process's environment; neither reads a setting from it.
     assert readers == ["dagster_home.py", "serve.py"]
+
+
+def test_cross_source_dedupe_is_on_unless_switched_off():
+    assert Settings.from_env({}).cross_source_dedupe
+    assert Settings.from_env({}).cross_source_tolerance_s == 90
+    assert not Settings.from_env({"KOITO_CROSS_SOURCE_DEDUPE": "Off"}).cross_source_dedupe
+    assert Settings.from_env({"KOITO_CROSS_SOURCE_DEDUPE": "on"}).cross_source_dedupe
+    with pytest.raises(SettingsError, match="KOITO_CROSS_SOURCE_DEDUPE must be on or off"):
+        Settings.from_env({"KOITO_CROSS_SOURCE_DEDUPE": "true"})
+
+
+@pytest.mark.parametrize("raw", ["0", "601", "-5", "ninety"])
+def test_cross_source_tolerance_is_a_sane_number_of_seconds(raw: str):
+    with pytest.raises(SettingsError, match="KOITO_CROSS_SOURCE_TOLERANCE_SECONDS"):
+        Settings.from_env({"KOITO_CROSS_SOURCE_TOLERANCE_SECONDS": raw})
+    assert (
+        Settings.from_env({"KOITO_CROSS_SOURCE_TOLERANCE_SECONDS": "30"}).cross_source_tolerance_s
+        == 30
+    )

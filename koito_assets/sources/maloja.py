@@ -1,12 +1,12 @@
 """Maloja: the export file (``{"scrobbles": [...]}``) and the API's list (``{"list": [...]}``).
 
-Koito's rules (spec §3.3): the first artist string holding " • " (a "Main • Feature" combination)
-moves to the front and becomes the raw artist; every string is split on " • " and the names are
-de-duplicated case-insensitively, keeping the first spelling. The album is ``album.albumtitle``
-("" when the album is null: the catalog then names it after the track). Client ``maloja``. Like
-Koito we ignore ``duration`` (seconds played) and ``track.length``, so durations stay unknown.
-Our addition: blank artist strings are dropped before that, and a scrobble left with none is
-skipped as missing_artist instead of reaching the catalog.
+Koito's rules (docs/koito-reference.md §3.3): the first artist string holding " • " (a
+"Main • Feature" combination) moves to the front and becomes the raw artist; every string is split
+on " • " and the names are de-duplicated case-insensitively, keeping the first spelling. The album
+is ``album.albumtitle`` ("" when the album is null: the catalog then names it after the track).
+Client ``maloja``. Like Koito we ignore ``duration`` (seconds played) and ``track.length``, so
+durations stay unknown. Our addition: blank artist strings are dropped before that, and a scrobble
+left with none is skipped as missing_artist instead of reaching the catalog.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import msgspec
 from koito_assets.sources.context import ReadContext
 from koito_assets.sources.errors import BadRecord
 from koito_assets.sources.fields import MAX_UNIX, shown, unix_seconds
-from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
+from koito_assets.sources.reader import Record, check_name, new_scrobble, numbered, open_json
 from koito_assets.sources.record import Skipped, SkipReason
 
 FORMAT = "maloja"
@@ -98,7 +98,7 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
     if not title or title.isspace():
         return Skipped(SkipReason.MISSING_TITLE, position)
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
     return new_scrobble(
         (
             listened_at,
@@ -115,7 +115,9 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             FORMAT,
             position,
             None,
-        )
+            0,  # Maloja's "duration" is rarely set; the track's length stands in for it
+        ),
+        ctx,
     )
 
 
@@ -131,7 +133,7 @@ def _artists(value: Any, ctx: ReadContext) -> tuple[str, tuple[str, ...]]:
             raise BadRecord("an artist is not text")
         entry = ctx.text(entry, "artist")
         if entry and not entry.isspace():
-            strings.append(entry)
+            strings.append(check_name(entry, "artist"))
     if len(strings) == 1 and _COMBINATION not in strings[0]:
         return strings[0], (strings[0],)  # the common case: nothing to move, split or repeat
     if not strings:

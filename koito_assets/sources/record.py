@@ -1,14 +1,15 @@
 """The normalised scrobble every source yields, and the closed set of reasons to skip one.
 
-``Scrobble`` mirrors Koito's submit options (spec §2.1). It is a NamedTuple because a history
-has millions of them: cheap to build, cheap to hand to COPY. Absent values are empty: ``""`` for
-text, ``()`` for lists, ``None`` for MBIDs, ``0`` for an unknown duration. MBIDs are lower-case
-canonical UUID strings and never the nil UUID (that means "absent" everywhere in Koito).
+``Scrobble`` mirrors Koito's submit options (docs/koito-reference.md §2.1). It is a NamedTuple
+because a history has millions of them: cheap to build, cheap to hand to COPY. Absent values are
+empty: ``""`` for text, ``()`` for lists, ``None`` for MBIDs, ``0`` for an unknown duration. MBIDs
+are lower-case canonical UUID strings and never the nil UUID (that means "absent" everywhere in
+Koito).
 """
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 
@@ -19,7 +20,7 @@ class KoitoAlias(NamedTuple):
 
 
 class KoitoEntity(NamedTuple):
-    """An artist, album or track as a Koito export describes it (spec §4)."""
+    """An artist, album or track as a Koito export describes it (docs/koito-reference.md §4)."""
 
     mbid: str | None
     aliases: tuple[KoitoAlias, ...]
@@ -29,7 +30,7 @@ class KoitoEntity(NamedTuple):
 
 
 class KoitoListen(NamedTuple):
-    """The pre-resolved entities of one Koito-export listen; artists in export order (0 = primary)."""
+    """The resolved entities of one Koito-export listen; artists in export order (0: primary)."""
 
     track: KoitoEntity
     album: KoitoEntity
@@ -51,9 +52,13 @@ class Scrobble(NamedTuple):
     client: str = ""  # "" is stored as NULL
     position: str = ""  # where in the file: "record 12", "listens/2024/3.jsonl line 7"
     koito: KoitoListen | None = None  # only for Koito exports
+    # How long this play lasted, when the source says (Spotify's ms_played): with the source's
+    # time convention it places the play in time for cross-source matching
+    # (docs/cross-source-dedupe.md). Not the track's duration: a skipped play is shorter.
+    played_s: int = 0  # 0 = unknown
 
 
-class SkipReason(str, Enum):
+class SkipReason(StrEnum):
     """Why a record was not imported. A closed set: reports count by these values."""
 
     NOT_A_PLAY = "not_a_play"  # Spotify: fails the configured play rule
@@ -61,8 +66,10 @@ class SkipReason(str, Enum):
     INCOGNITO = "incognito"
     MISSING_ARTIST = "missing_artist"
     MISSING_TITLE = "missing_title"
+    NAME_TOO_LONG = "name_too_long"  # a name PostgreSQL cannot index in Koito's alias keys
     OUTSIDE_TIME_WINDOW = "outside_time_window"
     UNPARSABLE_TIME = "unparsable_time"
+    TIME_OUT_OF_RANGE = "time_out_of_range"  # at or before 1970-01-01, or over a day ahead
     NOW_PLAYING = "now_playing"
     MALFORMED_RECORD = "malformed_record"
 

@@ -1,10 +1,10 @@
 """Spotify extended streaming history: ``Streaming_History_Audio_*.json``, older ``endsong_*.json``.
 
 A JSON array of plays. Koito reads ``ts``, the track, album-artist and album names, ``reason_end``
-and ``ms_played`` (spec §3.2); the artist string goes to the catalog's feat. parsing, client
-``spotify``, no MBIDs.
+and ``ms_played`` (docs/koito-reference.md §3.2); the artist string goes to the catalog's feat.
+parsing, client ``spotify``, no MBIDs.
 
-Decisions, each against field-notes §3.1:
+Decisions, each against what the files hold (docs/koito-reference.md §3.2):
 
 * ``listened_at`` is ``ts`` as it is, although Spotify writes when the stream *stopped*: Koito
   and ListenBrainz both store ``ts`` unchanged, so the same play imported from Spotify, from a
@@ -117,7 +117,7 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
         detail = f"reason_end {shown(reason_end)}, {ms_played} ms"
         return Skipped(SkipReason.NOT_A_PLAY, position, detail)
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
     duration = duration_seconds(ms_played, per_second=1000) if reason_end == "trackdone" else 0
     return new_scrobble(
         (
@@ -135,7 +135,10 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             CLIENT,
             position,
             None,
-        )
+            # ts is when the play ended; this is how long it lasted
+            duration_seconds(ms_played, per_second=1000),
+        ),
+        ctx,
     )
 
 

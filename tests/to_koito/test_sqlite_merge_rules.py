@@ -374,9 +374,9 @@ def test_an_unknown_duration_is_filled_and_a_known_one_kept(
 def test_a_track_found_by_mbid_elsewhere_links_no_artist_to_the_release(
     db_url: str, conn: psycopg.Connection, tmp_path: Path
 ):
-    # Koito finds the track by its MBID on another release (trap T11) and creates no track on
-    # the release it looked up, so that release gains no artist: a later track of Guest alone
-    # on an album of that title does not find it.
+    # Koito finds the track by its MBID on another release (docs/koito-reference.md §10 T11)
+    # and creates no track on the release it looked up, so that release gains no artist: a
+    # later track of Guest alone on an album of that title does not find it.
     path = create_koito_db(tmp_path / "koito.db")
     koito = connect(path)
     koito.executescript(

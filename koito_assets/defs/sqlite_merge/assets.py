@@ -3,10 +3,11 @@
 Off by default. With KOITO_SQLITE_DB naming Koito's database file (koito.db), every import
 file's run ends by merging our listens into it (koito_assets/to_koito/sqlite_merge.py), with a
 backup first unless KOITO_SQLITE_BACKUP=false. All our listens, not only the file's: what Koito
-already has costs a look and changes nothing, and files imported before the setting land too. Without the setting the step materialises
-nothing. Koito must be stopped while it runs: a database in use is asked again a few times (it
-may be another file's merge finishing), then the step fails saying so; the import itself is
-already complete in our database, and re-materialising the partition merges it later.
+already has costs a look and changes nothing, and files imported before the setting land too.
+Without the setting the step materialises nothing. Koito must be stopped while it runs: a
+database in use is asked again a few times (it may be another file's merge finishing), then the
+step fails saying so; the import itself is already complete in our database, and
+re-materialising the partition merges it later.
 """
 
 from collections.abc import Iterator
