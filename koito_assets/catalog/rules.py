@@ -140,9 +140,9 @@ def _match_names(
             continue
         artist = find_or_create(
             store,
-            lambda: [artist_name_lock(name)],
-            lambda: store.artist_by_name(name),
-            lambda: store.create_artist(name, None),
+            lambda name=name: [artist_name_lock(name)],
+            lambda name=name: store.artist_by_name(name),
+            lambda name=name: store.create_artist(name, None),
         )
         out.append((at, artist))
         known.extend(store.artist_aliases(artist))
