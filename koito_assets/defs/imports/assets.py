@@ -288,7 +288,8 @@ def resolved_lookup(context: dg.AssetExecutionContext, db: KoitoDatabase) -> dg.
 
 
 def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]:
-    """The file's listens in one INSERT … SELECT, inside the caller's transaction.
+    """The file's listens in one INSERT … SELECT, inside the caller's transaction; the same
+    statement records which listens the file added (koito_import.file_listens).
 
     The foreign-key checks on ``listens`` cost more than the insert itself (one lookup per row
     per key). Their guarantee is taken set-based instead (lock_listen_targets.sql), and where
@@ -300,9 +301,10 @@ def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]
         started = time.perf_counter()
         try:
             with conn.transaction():  # a savepoint: a concurrent listen must not end the outer one
-                inserted = conn.execute(load_sql("load_listens"), params).rowcount
+                added = conn.execute(load_sql("load_listens"), params).fetchone()
         except psycopg.errors.UniqueViolation:
-            inserted = conn.execute(load_sql("load_listens_on_conflict"), params).rowcount
+            added = conn.execute(load_sql("load_listens_on_conflict"), params).fetchone()
+        inserted = added[0] if added else 0  # the statements return no row when nothing was added
         seconds = time.perf_counter() - started
     return inserted, seconds
 

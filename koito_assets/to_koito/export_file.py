@@ -1,0 +1,317 @@
+"""A Koito export file (version 1) written from our database, for a Koito >= 0.3 that already runs.
+
+Koito's importer reads such a file from its ``import/`` folder at start-up when the name contains
+``koito`` (and none of its other importers' name parts), and resolves every listen itself: no
+migrator, no MusicBrainz. The file has exactly the shape Koito's exporter writes, with its flaws
+fixed: artists in credit order with the primary one first and marked, no listen skipped at page
+boundaries (one server-side cursor in one snapshot instead of Koito's keyset on the largest track
+id seen), exactly one primary alias per entity, ``client`` always a string. What Koito's importer
+would trip on is repaired or left out with a counted reason (export_entities.py).
+
+Listens stream from the cursor a page at a time and are written as they come; each page's
+tracks, albums and artists are fetched in one query per kind and cached as ready JSON text, so a
+listen costs a dictionary look-up and a few string joins. The file is written under a temporary
+name in the target folder, one that no Koito importer claims, and renamed when complete: a
+failure leaves no partial file, and a Koito starting meanwhile never reads half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import psycopg
+
+from koito_assets.db.connection import connect
+from koito_assets.db.sql_files import sql_text
+from koito_assets.to_koito.export_entities import EntityWriter
+
+VERSION = "1"
+PAGE_ROWS = 5_000  # listens fetched from the cursor, and written, at a time
+# Koito picks an importer by a case-sensitive substring of the file name, first match wins; these
+# come before "koito", so a file named with one of them would be read as that format.
+EARLIER_IMPORTER_NAMES = ("Streaming_History_Audio", "maloja", "recenttracks", "listenbrainz")
+KOITO_NAME = "koito"
+
+
+class ExportTargetError(OSError):
+    """The export file cannot be written where asked; the message names the path and why."""
+
+
+class UnknownImportFile(LookupError):
+    """``--file`` names no import file of the ledger, or one whose listens were not recorded."""
+
+
+@dataclass(frozen=True)
+class ExportScope:
+    """Which listens: an inclusive time window (either bound open) and/or one import file's."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    file_key: str | None = None
+
+    def label(self) -> str:
+        """Part of a file name that says what the export holds."""
+        parts = []
+        if self.file_key:
+            parts.append(self.file_key.split(".")[0] or self.file_key)
+        if self.since or self.until:
+            parts.append(f"{_compact(self.since) or 'start'}-{_compact(self.until) or 'end'}")
+        return "_".join(parts) or "library"
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    listens: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    skipped: Counter[str] = field(default_factory=Counter)
+    repaired: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+
+def _compact(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ") if moment else ""
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def koito_file_name(label: str) -> str:
+    """``koito_export_<label>.json``, which Koito's importer reads as a Koito export: only
+    letters, digits, ``-`` and ``_``, and no other importer's name part in any case."""
+    safe = re.sub(r"[^A-Za-z0-9-]+", "_", label)
+    pattern = re.compile("|".join(re.escape(n) for n in EARLIER_IMPORTER_NAMES), re.IGNORECASE)
+    while pattern.search(safe):  # removing one may join the halves of another
+        safe = pattern.sub("", safe)
+    safe = re.sub(r"_{2,}", "_", safe).strip("_-")
+    return f"koito_export_{safe or 'library'}.json"
+
+
+def koito_reads_name(name: str) -> bool:
+    """Whether Koito's importer would read a file of this name as a Koito export."""
+    return KOITO_NAME in name and not any(part in name for part in EARLIER_IMPORTER_NAMES)
+
+
+def resolve_target(out: Path, default_name: str) -> Path:
+    """``out`` itself, or ``out/default_name`` when ``out`` is a folder."""
+    if out.is_dir():
+        return out / default_name
+    if str(out).endswith(os.sep):
+        raise ExportTargetError(f"cannot write {out}: no such folder")
+    if not out.parent.is_dir():
+        raise ExportTargetError(f"cannot write {out}: no such folder {out.parent}")
+    return out
+
+
+@contextmanager
+def atomic_file(target: Path) -> Iterator[BinaryIO]:
+    """A file that appears at ``target`` complete or not at all.
+
+    Written as ``.export-….partial`` in the same folder (a name no Koito importer claims, so a
+    Koito starting meanwhile leaves it alone), flushed to disk, then renamed over ``target``.
+    Any failure removes it; an OSError becomes an ExportTargetError naming ``target``."""
+    try:
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".export-", suffix=".partial")
+    except OSError as exc:
+        raise ExportTargetError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; Koito may run as another user
+        os.replace(temporary, target)
+    except BaseException as exc:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        if isinstance(exc, OSError) and not isinstance(exc, ExportTargetError):
+            raise ExportTargetError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise
+    _sync_folder(target.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable (best effort: not every file system lets a folder be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class _Stamps:
+    """RFC 3339 UTC text of unix seconds; the date part is remembered per day."""
+
+    def __init__(self) -> None:
+        self._days: dict[int, str] = {}
+
+    def __call__(self, seconds: int) -> str:
+        day, rest = divmod(seconds, 86_400)
+        prefix = self._days.get(day)
+        if prefix is None:
+            if len(self._days) > 100_000:
+                self._days.clear()
+            prefix = self._days[day] = time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400))
+        hours, rest = divmod(rest, 3_600)
+        minutes, secs = divmod(rest, 60)
+        return f"{prefix}{hours:02d}:{minutes:02d}:{secs:02d}Z"
+
+
+def _file_id(conn: psycopg.Connection, file_key: str) -> int:
+    """The ledger id of an import file whose added listens were recorded."""
+    if conn.execute("SELECT to_regclass('koito_import.file_listens')").fetchone()[0] is None:
+        raise UnknownImportFile(
+            f"{file_key}: this database keeps no record of which file added which listen "
+            "(run `koito-import migrate`)"
+        )
+    row = conn.execute(
+        """
+        SELECT f.id, f.status, f.completed_at < m.applied_at,
+               EXISTS (SELECT 1 FROM koito_import.file_listens fl WHERE fl.file_id = f.id)
+        FROM koito_import.import_files f
+        LEFT JOIN koito_import.schema_migrations m ON m.version = 70
+        WHERE f.file_key = %s
+        """,
+        (file_key,),
+    ).fetchone()
+    if row is None:
+        raise UnknownImportFile(f"{file_key}: no import file of that name in the import ledger")
+    file_id, status, before_records, recorded = row
+    if not recorded and before_records:
+        raise UnknownImportFile(
+            f"{file_key}: imported before the database recorded which file added which listen; "
+            "export its time range with --since/--until instead"
+        )
+    if not recorded and status not in ("loaded", "complete"):
+        raise UnknownImportFile(f"{file_key}: its listens are not loaded yet (status {status})")
+    return file_id
+
+
+def _username(conn: psycopg.Connection) -> str:
+    """Koito's user 1 (its importer writes every listen for user 1), or the first user."""
+    row = conn.execute("SELECT username FROM users ORDER BY id LIMIT 1").fetchone()
+    return row[0] if row else ""
+
+
+def _header(exported_at: datetime, user: str) -> bytes:
+    return (
+        '{"version":"1","exported_at":"'
+        + rfc3339(exported_at)
+        + '","user":'
+        + json.dumps(user, ensure_ascii=False)
+        + ',"listens":[\n'
+    ).encode("utf-8")
+
+
+def write_listens(
+    handle: BinaryIO, pages: Iterable[list[tuple[int, int, str]]], entities: EntityWriter
+) -> tuple[int, Counter[str]]:
+    """Write each page of (track id, unix seconds, client) rows as listen objects; return the
+    number written and the skipped ones by reason."""
+    stamp = _Stamps()
+    clients: dict[str, str] = {}
+    skipped: Counter[str] = Counter()
+    fragments = entities.fragments
+    written = 0
+    separator = ""
+    for rows in pages:
+        entities.prepare(row[0] for row in rows)
+        parts: list[str] = []
+        for track_id, seconds, client in rows:
+            fragment = fragments[track_id]
+            if fragment.__class__ is not str:
+                skipped[fragment.value] += 1
+                continue
+            client_json = clients.get(client)
+            if client_json is None:
+                if len(clients) > 10_000:
+                    clients.clear()
+                client_json = clients[client] = json.dumps(client, ensure_ascii=False)
+            parts.append(
+                f'{separator}{{"listened_at":"{stamp(seconds)}","client":{client_json},{fragment}'
+            )
+            separator = ",\n"
+        written += len(parts)
+        if parts:
+            handle.write("".join(parts).encode("utf-8"))
+    return written, skipped
+
+
+def _pages(cursor: psycopg.Cursor) -> Iterator[list[tuple[int, int, str]]]:
+    while rows := cursor.fetchmany(PAGE_ROWS):
+        yield rows
+
+
+def write_export(
+    url_or_conn: str | psycopg.Connection,
+    out: Path,
+    scope: ExportScope = ExportScope(),
+    *,
+    exported_at: datetime | None = None,
+) -> ExportResult:
+    """Write the listens of ``scope`` to ``out`` (a file, or a folder to name one in) as a Koito
+    export v1 file; nothing is left behind if it fails."""
+    started = time.perf_counter()
+    exported_at = exported_at or datetime.now(UTC)
+    target = resolve_target(out, koito_file_name(scope.label()))
+    result = ExportResult(path=target)
+    if not koito_reads_name(target.name):
+        result.notes.append(
+            f"{target.name}: Koito's importer only reads a file whose name contains "
+            f"{KOITO_NAME!r} and none of {', '.join(EARLIER_IMPORTER_NAMES)}; rename it before "
+            "putting it into Koito's import folder"
+        )
+    with _connection(url_or_conn) as conn, conn.transaction():
+        # One snapshot for the whole file: listens and entities agree, and a concurrent import
+        # neither splits a page nor shows up half-way.
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        params = {"since": scope.since, "until": scope.until}
+        if scope.file_key is not None:
+            params["file_id"] = _file_id(conn, scope.file_key)
+        entities = EntityWriter(conn)
+        entities.create_credit_table()
+        user = _username(conn)
+        query = sql_text("export", "listens_of_file" if scope.file_key else "listens")
+        with atomic_file(target) as handle:
+            handle.write(_header(exported_at, user))
+            with conn.cursor(name="koito_export_listens") as cursor:
+                cursor.itersize = PAGE_ROWS
+                cursor.execute(query, params)
+                result.listens, result.skipped = write_listens(handle, _pages(cursor), entities)
+            handle.write(b"\n]}\n")
+            result.bytes = handle.tell()
+    result.repaired = entities.repairs.counts
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+@contextmanager
+def _connection(url_or_conn: str | psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """The caller's autocommit connection (the export opens its own transaction), or a new one."""
+    if isinstance(url_or_conn, psycopg.Connection):
+        if not url_or_conn.autocommit:
+            raise ValueError("write_export needs an autocommit connection")
+        yield url_or_conn
+        return
+    with connect(url_or_conn, autocommit=True) as conn:
+        yield conn
