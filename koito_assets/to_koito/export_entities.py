@@ -23,18 +23,25 @@ with a counted reason; nothing here changes the database:
 
 Artists are written in credit order (credits.sql), the primary artist first with ``is_primary``
 set: Koito's importer takes position 0 as the primary artist, and its own exporter leaves the
-flag unset. Entities are fetched a page of listens at a time and kept in bounded caches, so
-memory does not grow with the library.
+flag unset.
+
+Speed: a listen's track, album and artists are the same every time the track is played, so each
+track's part of the listen object is built once, as UTF-8 bytes, and reused (its album's and
+artists' parts shared with the other tracks that have them). The tracks of a page of listens
+that are not built yet are fetched in one query per table. Memory stays bounded whatever the
+shape of the library: built tracks live in two generations of at most ``TRACK_CACHE_BYTES`` each
+(their bytes, shared parts counted once per generation); when the young one is full it becomes
+the old one and the previous old one is dropped, while every track a page uses is moved to (or
+built into) the young one, so the tracks played often are rarely rebuilt.
 """
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum, StrEnum
+from json.encoder import encode_basestring  # the C encoder of one JSON string, non-ASCII kept
 from typing import NamedTuple
 
 import psycopg
@@ -47,11 +54,16 @@ GO_SPACE = (
     "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-NIL_UUID = str(uuid.UUID(int=0))
+NIL_UUID = "00000000-0000-0000-0000-000000000000"
 CANONICAL = "Canonical"
-_CACHE_LIMIT = 50_000  # entries per cache; a full cache is emptied (a page refills what it needs)
+# Built tracks per generation (two are kept). A typical track costs ~0.4 kB here (its album's and
+# artists' parts being shared), so one generation holds ~100,000 tracks. Albums, artists and
+# credit lists are fewer; a full cache of them is emptied instead (~0.4 kB per entry).
+TRACK_CACHE_BYTES = 40 << 20
+ENTRY_OVERHEAD = 200  # a built track's dict slot, tuple and object headers
+ENTITY_CACHE_LIMIT = 25_000
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+AliasRow = tuple[str, str, bool]  # alias, source, is_primary
 
 
 class SkipReason(Enum):
@@ -90,10 +102,10 @@ class CleanArtist(NamedTuple):
 
 
 class CleanAlbum(NamedTuple):
-    mbid: str | None
-    image_url: str
-    various_artists: bool
+    head: str  # ``{"image_url":…,"mbid":…,"aliases":``
+    tail: str  # ``,"various_artists":…}``
     aliases: CleanAliases | None  # None: no usable alias
+    part: bytes | None  # the album object, when it has a usable alias (shared by its tracks)
 
 
 NAMELESS = object()  # an artist without any usable alias
@@ -113,6 +125,10 @@ class Repairs:
             self.counts[repair.value] += 1
 
 
+def _json(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
 def clean_mbid(value: str | None, repairs: Repairs, kind: str, entity_id: int) -> str | None:
     """A UUID string, or None for none and for the nil UUID."""
     if value == NIL_UUID:
@@ -122,23 +138,27 @@ def clean_mbid(value: str | None, repairs: Repairs, kind: str, entity_id: int) -
 
 
 def clean_aliases(
-    aliases: Sequence[str] | None,
-    sources: Sequence[str] | None,
-    primaries: Sequence[bool] | None,
-    repairs: Repairs,
-    kind: str,
-    entity_id: int,
+    rows: Sequence[AliasRow], repairs: Repairs, kind: str, entity_id: int
 ) -> CleanAliases | None:
     """Trimmed, non-blank, distinct aliases with exactly one primary; None when none is usable.
 
-    ``aliases`` come ordered primary first, then Canonical, then by text (the SQL's order), so
-    the first usable one is the one to make primary."""
-    if not aliases:
-        return None
+    ``rows`` come ordered primary first, then Canonical, then by text (the SQL's order), so the
+    first usable one is the one to make primary."""
+    if len(rows) == 1:  # the common case: one name, marked primary, nothing to repair
+        alias, source, primary = rows[0]
+        if primary and alias and alias[0] not in GO_SPACE and alias[-1] not in GO_SPACE:
+            return CleanAliases(
+                (alias,),
+                '[{"alias":'
+                + encode_basestring(alias)
+                + ',"source":'
+                + encode_basestring(source)
+                + ',"is_primary":true}]',
+            )
     kept: dict[str, str] = {}
     marked_primary = 0
     first_marked = False
-    for alias, source, primary in zip(aliases, sources, primaries, strict=True):
+    for alias, source, primary in rows:
         trimmed = alias.strip(GO_SPACE)
         if not trimmed:
             repairs.note(Repair.BLANK_ALIAS, kind, entity_id)
@@ -155,17 +175,21 @@ def clean_aliases(
         repairs.note(Repair.EXTRA_PRIMARY_ALIAS, kind, entity_id)
     if not first_marked:
         repairs.note(Repair.CHOSEN_PRIMARY_ALIAS, kind, entity_id)
-    names = tuple(kept)
-    objects = [
-        {"alias": name, "source": source, "is_primary": number == 0}
+    objects = ",".join(
+        '{"alias":'
+        + encode_basestring(name)
+        + ',"source":'
+        + encode_basestring(source)
+        + (',"is_primary":true}' if number == 0 else ',"is_primary":false}')
         for number, (name, source) in enumerate(kept.items())
-    ]
-    return CleanAliases(names, _encode(objects))
+    )
+    return CleanAliases(tuple(kept), "[" + objects + "]")
 
 
 def _single_alias(title: str) -> CleanAliases:
     return CleanAliases(
-        (title,), _encode([{"alias": title, "source": CANONICAL, "is_primary": True}])
+        (title,),
+        '[{"alias":' + encode_basestring(title) + ',"source":"Canonical","is_primary":true}]',
     )
 
 
@@ -177,16 +201,29 @@ class _Track(NamedTuple):
     aliases: CleanAliases | None
 
 
+# A track's part of a listen object, in three pieces of UTF-8: ``"track":{…},"album":``, the album
+# object, ``,"artists":[…]}``. Tracks of one album, and tracks with the same credits, share the
+# last two (one bytes object each), which keeps a built track at ~0.3 kB.
+Fragment = tuple[bytes, bytes, bytes] | SkipReason
+
+
 class EntityWriter:
-    """Per track id, the end of a listen object (``"track":…,"album":…,"artists":[…]}``) or the
-    reason the listen is skipped. Call :meth:`prepare` with a page's track ids first."""
+    """Per track id, the end of a listen object (``"track":…,"album":…,"artists":[…]}``, see
+    ``Fragment``) or the reason the listen is skipped. :meth:`prepare` gives them for a page."""
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.conn = conn
+        self.cache_bytes = TRACK_CACHE_BYTES
+        self.entity_cache_limit = ENTITY_CACHE_LIMIT
         self.repairs = Repairs()
-        self.fragments: dict[int, str | SkipReason] = {}
+        self.built = 0  # track fragments built, rebuilds included
+        self._young: dict[int, Fragment] = {}
+        self._old: dict[int, Fragment] = {}
+        self._young_bytes = 0
+        self._young_shared: set[int] = set()  # ids of the shared parts counted in _young_bytes
         self._albums: dict[int, CleanAlbum] = {}
         self._artists: dict[int, CleanArtist | object] = {}
+        self._credit_parts: dict[tuple[int, ...], bytes] = {}
 
     def create_credit_table(self) -> None:
         """Each track's artists in credit order, as a temporary table for this transaction."""
@@ -197,114 +234,178 @@ class EntityWriter:
         self.conn.execute("CREATE INDEX ON export_credits (track_id)")
         self.conn.execute("ANALYZE export_credits")
 
-    def prepare(self, track_ids: Iterable[int]) -> None:
-        """Fetch and build what is missing for these tracks, in one query per entity kind."""
-        missing = {t for t in track_ids if t not in self.fragments}
+    def prepare(self, track_ids: set[int]) -> dict[int, Fragment]:
+        """A mapping that holds the fragment of every one of ``track_ids``."""
+        young = self._young
+        missing = track_ids - young.keys()
         if not missing:
-            return
-        if len(self.fragments) + len(missing) > _CACHE_LIMIT:
-            self.fragments.clear()
-        tracks = self._fetch_tracks(missing)
-        self._fetch_albums({t.release_id for t in tracks.values()} - self._albums.keys())
-        self._fetch_artists(
-            {a for t in tracks.values() for a in t.artist_ids} - self._artists.keys()
-        )
-        for track_id, track in tracks.items():
-            self.fragments[track_id] = self._fragment(track_id, track)
+            return young
+        if self._young_bytes > self.cache_bytes:
+            self._old, young = young, {}
+            self._young, self._young_bytes, self._young_shared = young, 0, set()
+            missing = set(track_ids)
+        old = self._old
+        for track_id in list(missing):
+            fragment = old.get(track_id)
+            if fragment is not None:
+                self._admit(track_id, fragment)
+                missing.discard(track_id)
+        if missing:
+            tracks = self._fetch_tracks(missing)
+            self._fetch_albums({t.release_id for t in tracks.values()})
+            self._fetch_artists({a for t in tracks.values() for a in t.artist_ids})
+            for track_id, track in tracks.items():
+                self._admit(track_id, self._fragment(track_id, track))
+            self.built += len(tracks)
+        return young
 
-    def _fetch_tracks(self, ids: set[int]) -> dict[int, _Track]:
-        rows = self.conn.execute(sql_text("export", "tracks"), {"ids": list(ids)}).fetchall()
-        tracks = {}
-        for track_id, mbid, duration, release_id, artist_ids, aliases, sources, primaries in rows:
-            tracks[track_id] = _Track(
-                clean_mbid(mbid, self.repairs, "track", track_id),
+    def _admit(self, track_id: int, fragment: Fragment) -> None:
+        """Put a built track into the young generation and count what it keeps alive."""
+        self._young[track_id] = fragment
+        size = ENTRY_OVERHEAD
+        if fragment.__class__ is tuple:
+            track, album, artists = fragment  # type: ignore[misc]
+            size += len(track)
+            shared = self._young_shared
+            for part in (album, artists):
+                if id(part) not in shared:  # alive while young holds it, so its id is unique
+                    shared.add(id(part))
+                    size += len(part) + ENTRY_OVERHEAD // 4
+        self._young_bytes += size
+
+    def _aliases(self, kind: str, ids: list[int]) -> dict[int, list[AliasRow]]:
+        grouped: dict[int, list[AliasRow]] = {}
+        for owner, alias, source, primary in self.conn.execute(
+            sql_text("export", f"{kind}_aliases"), {"ids": ids}
+        ):
+            rows = grouped.get(owner)
+            if rows is None:
+                grouped[owner] = [(alias, source, primary)]
+            else:
+                rows.append((alias, source, primary))
+        return grouped
+
+    def _fetch_tracks(self, wanted: set[int]) -> dict[int, _Track]:
+        ids = list(wanted)
+        rows = self.conn.execute(sql_text("export", "tracks"), {"ids": ids}).fetchall()
+        aliases = self._aliases("track", ids)
+        repairs = self.repairs
+        return {
+            track_id: _Track(
+                clean_mbid(mbid, repairs, "track", track_id),
                 duration,
                 release_id,
                 artist_ids,
-                clean_aliases(aliases, sources, primaries, self.repairs, "track", track_id),
+                clean_aliases(aliases.get(track_id, ()), repairs, "track", track_id),
             )
-        return tracks
+            for track_id, mbid, duration, release_id, artist_ids in rows
+        }
 
-    def _fetch_albums(self, ids: set[int]) -> None:
+    def _fetch_albums(self, needed: set[int]) -> None:
+        ids = list(_missing(self._albums, needed, self.entity_cache_limit))
         if not ids:
             return
-        if len(self._albums) + len(ids) > _CACHE_LIMIT:
-            self._albums.clear()
-        rows = self.conn.execute(sql_text("export", "releases"), {"ids": list(ids)}).fetchall()
-        for release_id, mbid, image, various, aliases, sources, primaries in rows:
-            self._albums[release_id] = CleanAlbum(
-                clean_mbid(mbid, self.repairs, "album", release_id),
-                image,
-                various,
-                clean_aliases(aliases, sources, primaries, self.repairs, "album", release_id),
-            )
+        aliases = self._aliases("release", ids)
+        repairs = self.repairs
+        for release_id, mbid, image, various in self.conn.execute(
+            sql_text("export", "releases"), {"ids": ids}
+        ):
+            mbid = clean_mbid(mbid, repairs, "album", release_id)
+            head = '{"image_url":' + encode_basestring(image) + ',"mbid":' + _json(mbid)
+            tail = ',"various_artists":' + ("true}" if various else "false}")
+            clean = clean_aliases(aliases.get(release_id, ()), repairs, "album", release_id)
+            part = None if clean is None else (head + ',"aliases":' + clean.json + tail).encode()
+            self._albums[release_id] = CleanAlbum(head + ',"aliases":', tail, clean, part)
 
-    def _fetch_artists(self, ids: set[int]) -> None:
+    def _fetch_artists(self, needed: set[int]) -> None:
+        ids = list(_missing(self._artists, needed, self.entity_cache_limit))
         if not ids:
             return
-        if len(self._artists) + len(ids) > _CACHE_LIMIT:
-            self._artists.clear()
-        rows = self.conn.execute(sql_text("export", "artists"), {"ids": list(ids)}).fetchall()
-        for artist_id, mbid, image, aliases, sources, primaries in rows:
-            clean = clean_aliases(aliases, sources, primaries, self.repairs, "artist", artist_id)
+        aliases = self._aliases("artist", ids)
+        repairs = self.repairs
+        for artist_id, mbid, image in self.conn.execute(
+            sql_text("export", "artists"), {"ids": ids}
+        ):
+            clean = clean_aliases(aliases.get(artist_id, ()), repairs, "artist", artist_id)
             if clean is None:
                 self._artists[artist_id] = NAMELESS
                 continue
-            mbid = clean_mbid(mbid, self.repairs, "artist", artist_id)
-            head = '{"image_url":' + _encode(image) + ',"mbid":' + _encode(mbid) + ',"is_primary":'
+            mbid = clean_mbid(mbid, repairs, "artist", artist_id)
             self._artists[artist_id] = CleanArtist(
-                mbid, head, ',"aliases":' + clean.json + "}", frozenset(clean.names), clean.names[0]
+                mbid,
+                '{"image_url":'
+                + encode_basestring(image)
+                + ',"mbid":'
+                + _json(mbid)
+                + ',"is_primary":',
+                ',"aliases":' + clean.json + "}",
+                frozenset(clean.names),
+                clean.names[0],
             )
 
-    def _credited(self, track_id: int, artist_ids: list[int]) -> list[CleanArtist]:
+    def _credited(self, track_id: int, artist_ids: list[int]) -> tuple[int, ...]:
         """The track's artists as Koito will resolve them: named, each once, in credit order."""
         listed: list[CleanArtist] = []
+        kept: list[int] = []
         for artist_id in artist_ids:
             artist = self._artists.get(artist_id, NAMELESS)
             if artist is NAMELESS:
                 self.repairs.note(Repair.NAMELESS_ARTIST, "track", track_id)
                 continue
             assert isinstance(artist, CleanArtist)
-            if any(_same_to_koito(earlier, artist) for earlier in listed):
+            if listed and any(_same_to_koito(earlier, artist) for earlier in listed):
                 self.repairs.note(Repair.REPEATED_ARTIST, "track", track_id)
                 continue
             listed.append(artist)
-        return listed
+            kept.append(artist_id)
+        return tuple(kept)
 
-    def _fragment(self, track_id: int, track: _Track) -> str | SkipReason:
+    def _artists_part(self, credited: tuple[int, ...]) -> bytes:
+        """``,"artists":[…]}``, shared by every track with the same credits."""
+        part = self._credit_parts.get(credited)
+        if part is None:
+            if len(self._credit_parts) >= self.entity_cache_limit:
+                self._credit_parts.clear()
+            objects = ",".join(
+                artist.head + ("true" if number == 0 else "false") + artist.tail
+                for number, artist in enumerate(self._artists[a] for a in credited)  # type: ignore[union-attr]
+            )
+            part = self._credit_parts[credited] = (',"artists":[' + objects + "]}").encode()
+        return part
+
+    def _fragment(self, track_id: int, track: _Track) -> Fragment:
         if track.aliases is None:
             return SkipReason.TRACK_WITHOUT_TITLE
-        artists = self._credited(track_id, track.artist_ids)
-        if not artists:
+        credited = self._credited(track_id, track.artist_ids)
+        if not credited:
             return SkipReason.NO_ARTIST
         album = self._albums[track.release_id]
-        album_aliases = album.aliases
-        if album_aliases is None:
+        album_part = album.part
+        if album_part is None:
             self.repairs.note(Repair.ALBUM_TITLED_AFTER_TRACK, "album", track.release_id)
-            album_aliases = _single_alias(track.aliases.names[0])
-        credited = ",".join(
-            artist.head + ("true" if number == 0 else "false") + artist.tail
-            for number, artist in enumerate(artists)
-        )
-        return (
+            album_part = (
+                album.head + _single_alias(track.aliases.names[0]).json + album.tail
+            ).encode()
+        track_part = (
             '"track":{"mbid":'
-            + _encode(track.mbid)
+            + _json(track.mbid)
             + ',"duration":'
             + str(track.duration)
             + ',"aliases":'
             + track.aliases.json
-            + '},"album":{"image_url":'
-            + _encode(album.image_url)
-            + ',"mbid":'
-            + _encode(album.mbid)
-            + ',"aliases":'
-            + album_aliases.json
-            + ',"various_artists":'
-            + ("true" if album.various_artists else "false")
-            + '},"artists":['
-            + credited
-            + "]}"
-        )
+            + '},"album":'
+        ).encode()
+        return track_part, album_part, self._artists_part(credited)
+
+
+def _missing(cache: dict, needed: set[int], limit: int) -> set[int]:
+    """The ``needed`` keys ``cache`` lacks; all of them after emptying a cache that would
+    outgrow ``limit`` (so memory stays bounded and every needed key is there afterwards)."""
+    missing = needed - cache.keys()
+    if missing and len(cache) + len(missing) > limit:
+        cache.clear()
+        return needed
+    return missing
 
 
 def _same_to_koito(earlier: CleanArtist, later: CleanArtist) -> bool:

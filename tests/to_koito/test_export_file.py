@@ -12,7 +12,7 @@ import dagster as dg
 import psycopg
 import pytest
 
-from koito_assets.to_koito import export_file
+from koito_assets.to_koito import export_entities, export_file
 from koito_assets.to_koito.export_file import (
     ExportScope,
     ExportTargetError,
@@ -324,3 +324,15 @@ def test_a_failure_while_writing_leaves_the_previous_file_and_no_partial_one(tmp
     with atomic_file(target) as handle:
         handle.write(b"new")
     assert target.read_text() == "new" and oct(target.stat().st_mode & 0o777) == "0o644"
+
+
+def test_tiny_caches_and_pages_write_the_same_file(db_url, config_dir, tmp_path, monkeypatch):
+    # Entities evicted and fetched again mid-export must come back exactly as before.
+    _import_samples(db_url, tmp_path / "in")
+    roomy = write_export(db_url, tmp_path / "koito_roomy.json", exported_at=NOON)
+    monkeypatch.setattr(export_entities, "TRACK_CACHE_BYTES", 1)
+    monkeypatch.setattr(export_entities, "ENTITY_CACHE_LIMIT", 1)
+    monkeypatch.setattr(export_file, "PAGE_ROWS", 3)
+    tight = write_export(db_url, tmp_path / "koito_tight.json", exported_at=NOON)
+    assert tight.path.read_bytes() == roomy.path.read_bytes()
+    assert tight.repaired == roomy.repaired  # each repaired entity still counted once
