@@ -49,18 +49,15 @@ def _stage_seconds(url: str, file_key: str) -> dict[str, float]:
 
 
 def import_in_process(path: Path, url: str, config_dir: Path) -> dict:
-    """Import one file through the asset graph in this process; the CLI's path without its start-up."""
+    """Import one file through the import job in this process: the CLI without its start-up."""
     import dagster as dg
 
-    from koito_assets import settings as settings_module
-    from koito_assets.defs.imports.run import import_one
+    from koito_assets.commands.import_files import import_job_for, import_one
 
     os.environ["KOITO_CONFIG_DIR"] = str(config_dir)
-    settings_module.get_settings.cache_clear()
-    settings = settings_module.get_settings()
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
-        summary, code = import_one(path, instance, url, settings)
+        summary, code = import_one(path, instance, url, import_job_for(url))
         seconds = time.perf_counter() - started
     if code != 0:
         raise RuntimeError(f"import of {path.name} failed: {summary.error}")
@@ -144,7 +141,11 @@ def startup_seconds() -> float:
     """Interpreter + Dagster + our definitions: the fixed cost of a CLI import before any work."""
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-c", "import koito_assets.defs.imports.run, koito_assets.definitions"],
+        [
+            sys.executable,
+            "-c",
+            "import koito_assets.commands.import_files, koito_assets.definitions",
+        ],
         cwd=ROOT,
         check=True,
     )

@@ -11,7 +11,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from koito_assets.settings import SettingsError, get_settings
+from koito_assets.settings import SettingsError, read_settings
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -24,7 +24,7 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     from koito_assets.db.bootstrap import prepare_database
     from koito_assets.db.connection import mask_url, open_database
 
-    settings = get_settings()
+    settings = read_settings()
     with open_database(settings) as url:
         report = prepare_database(url, settings)
         what = []
@@ -43,7 +43,7 @@ def _cmd_db_url(args: argparse.Namespace) -> int:
     from koito_assets.db.connection import EMBEDDED_KOITO_DB, ensure_database
     from koito_assets.db.embedded import EmbeddedServer
 
-    settings = get_settings()
+    settings = read_settings()
     if settings.database_url:
         prepare_database(settings.database_url, settings)
         print(settings.database_url)
@@ -65,7 +65,7 @@ def _cmd_db_url(args: argparse.Namespace) -> int:
 def _cmd_db_stop(args: argparse.Namespace) -> int:
     from koito_assets.db.embedded import EmbeddedServer
 
-    settings = get_settings()
+    settings = read_settings()
     if settings.database_url:
         print(
             "koito-import: KOITO_DATABASE_URL is set; there is no embedded server to stop",
@@ -86,19 +86,19 @@ def _cmd_db_stop(args: argparse.Namespace) -> int:
 def _cmd_parse(args: argparse.Namespace) -> int:
     from koito_assets.sources.summary import run_parse_command
 
-    return run_parse_command(args.path, as_json=args.json, settings=get_settings())
+    return run_parse_command(args.path, as_json=args.json, settings=read_settings())
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from koito_assets.defs.imports.run import run_import_command
+    from koito_assets.commands.import_files import run_import_command
 
-    return run_import_command(args.paths, as_json=args.json, settings=get_settings())
+    return run_import_command(args.paths, as_json=args.json, settings=read_settings())
 
 
 def _cmd_images(args: argparse.Namespace) -> int:
-    from koito_assets.defs.images.run import run_images_command
+    from koito_assets.commands.images import run_images_command
 
-    return run_images_command(as_json=args.json, download=args.download, settings=get_settings())
+    return run_images_command(as_json=args.json, download=args.download, settings=read_settings())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,19 +1,15 @@
 """The single Dagster entry point: ``koito_assets.definitions:defs``.
 
-Each domain folder under ``defs/`` builds its own ``Definitions``; this module merges them and
-binds the shared database resource.
+Everything under ``defs/`` loads itself: each domain folder (``imports/``, ``images/``) holds
+one file per kind (``assets.py``, ``checks.py``, ``jobs.py``, ``sensors.py``, ``schedules.py``)
+and ``defs/resources.py`` binds what they share.
 """
 
-from __future__ import annotations
+from pathlib import Path
 
 import dagster as dg
 
-from koito_assets.db.resource import KoitoDatabase
-from koito_assets.defs.images.definitions import defs as image_defs
-from koito_assets.defs.imports.definitions import defs as import_defs
 
-defs = dg.Definitions.merge(
-    import_defs,
-    image_defs,
-    dg.Definitions(resources={"db": KoitoDatabase()}),
-)
+@dg.definitions
+def defs() -> dg.Definitions:
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)

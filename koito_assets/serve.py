@@ -9,7 +9,6 @@ the children and then PostgreSQL, if this process was the last one using it.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,73 +16,20 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
-import psycopg
-
+from koito_assets.dagster_home import prepare_dagster_home
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import (
-    EMBEDDED_DAGSTER_DB,
     EMBEDDED_KOITO_DB,
     embedded_server,
     ensure_database,
     mask_url,
 )
-from koito_assets.settings import Settings, get_settings
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DAGSTER_PG_URL_VAR = "KOITO_DAGSTER_PG_URL"
+from koito_assets.settings import Settings, read_settings
 
 
-def dagster_database_name(koito_url: str) -> str:
-    """Dagster's own database on the Koito server: ``dagster`` embedded, ``<db>_dagster`` elsewhere."""
-    name = psycopg.conninfo.conninfo_to_dict(koito_url).get("dbname") or "koito"
-    return EMBEDDED_DAGSTER_DB if name == EMBEDDED_KOITO_DB else f"{name}_dagster"
-
-
-def dagster_storage_url(koito_url: str) -> str:
-    """Dagster's database as a psycopg2 SQLAlchemy URL.
-
-    dagster-postgres must use psycopg2: with SQLAlchemy 2.1 a plain ``postgresql://`` URL picks
-    psycopg 3 and every event write fails (environment notes §1d).
-    """
-    info = psycopg.conninfo.conninfo_to_dict(koito_url)
-    info["dbname"] = dagster_database_name(koito_url)
-    return info_to_sqlalchemy_url(info)
-
-
-def info_to_sqlalchemy_url(info: dict) -> str:
-    from urllib.parse import quote
-
-    user = quote(info.get("user") or "postgres", safe="")
-    password = info.get("password")
-    auth = f"{user}:{quote(password, safe='')}" if password else user
-    host = info.get("host") or "localhost"
-    params = []
-    if host.startswith("/"):
-        params.append(f"host={quote(host, safe='')}")
-        netloc = f"{auth}@"
-    else:
-        netloc = f"{auth}@{host}"
-    if info.get("port"):
-        if host.startswith("/"):
-            params.append(f"port={info['port']}")
-        else:
-            netloc += f":{info['port']}"
-    query = ("?" + "&".join(params)) if params else ""
-    return f"postgresql+psycopg2://{netloc}/{info['dbname']}{query}"
-
-
-def prepare_dagster_home(settings: Settings) -> Path:
-    """An absolute DAGSTER_HOME under KOITO_CONFIG_DIR holding the project's dagster.yaml."""
-    home = (settings.config_dir / "dagster_home").absolute()
-    home.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
-    return home
-
-
-def child_environment(settings: Settings, koito_url: str, storage_url: str, home: Path) -> dict:
+def child_environment(settings: Settings, koito_url: str, dagster_env: dict[str, str]) -> dict:
     env = dict(os.environ)
-    env["DAGSTER_HOME"] = str(home)
-    env[DAGSTER_PG_URL_VAR] = storage_url
+    env.update(dagster_env)
     env["KOITO_CONFIG_DIR"] = str(settings.config_dir)
     # Children attach to the same server; passing the URL saves each step a server lookup.
     env["KOITO_DATABASE_URL"] = koito_url
@@ -92,7 +38,7 @@ def child_environment(settings: Settings, koito_url: str, storage_url: str, home
 
 def _start(cmd: list[str], env: dict) -> subprocess.Popen:
     # Own process group: a terminal's Ctrl-C reaches us once and we stop the children in order.
-    return subprocess.Popen(cmd, env=env, cwd=PROJECT_ROOT, start_new_session=True)
+    return subprocess.Popen(cmd, env=env, start_new_session=True)
 
 
 def _stop(children: list[subprocess.Popen], timeout: float = 20.0) -> None:
@@ -109,7 +55,7 @@ def _stop(children: list[subprocess.Popen], timeout: float = 20.0) -> None:
 
 
 def main() -> int:
-    settings = get_settings()
+    settings = read_settings()
     for folder in (settings.import_dir, settings.import_complete_dir, settings.image_cache_dir):
         folder.mkdir(parents=True, exist_ok=True)
 
@@ -129,13 +75,11 @@ def main() -> int:
             server = stack.enter_context(embedded_server(settings))
             ensure_database(server.url(), EMBEDDED_KOITO_DB)
             koito_url = server.url(EMBEDDED_KOITO_DB)
-        ensure_database(koito_url, dagster_database_name(koito_url))
-        storage_url = dagster_storage_url(koito_url)
         prepare_database(koito_url, settings)
-        home = prepare_dagster_home(settings)
-        env = child_environment(settings, koito_url, storage_url, home)
+        home, dagster_env = prepare_dagster_home(settings, koito_url)
+        env = child_environment(settings, koito_url, dagster_env)
         bin_dir = Path(sys.executable).parent
-        workspace = str(PROJECT_ROOT / "workspace.yaml")
+        workspace = str(home / "workspace.yaml")
         children = [
             _start([str(bin_dir / "dagster-daemon"), "run", "-w", workspace], env),
             _start(

@@ -154,7 +154,8 @@ class Settings:
         rule = (_read(env, "KOITO_SPOTIFY_PLAY_RULE") or "trackdone").lower()
         if rule not in SPOTIFY_PLAY_RULES:
             raise SettingsError(
-                f"KOITO_SPOTIFY_PLAY_RULE must be one of {', '.join(SPOTIFY_PLAY_RULES)}, not {rule!r}"
+                f"KOITO_SPOTIFY_PLAY_RULE must be one of {', '.join(SPOTIFY_PLAY_RULES)}, "
+                f"not {rule!r}"
             )
         musicbrainz_url = (_read(env, "KOITO_MUSICBRAINZ_URL") or DEFAULT_MUSICBRAINZ_URL).rstrip(
             "/"
@@ -163,7 +164,8 @@ class Settings:
         if rate != 1.0 and musicbrainz_url == DEFAULT_MUSICBRAINZ_URL:
             # Koito's rule: the public server's limit may only change with a mirror of your own.
             raise SettingsError(
-                "KOITO_MUSICBRAINZ_RATE_LIMIT can only be changed together with KOITO_MUSICBRAINZ_URL"
+                "KOITO_MUSICBRAINZ_RATE_LIMIT can only be changed together with "
+                "KOITO_MUSICBRAINZ_URL"
             )
         workers = _int(env, "KOITO_IMPORT_WORKERS", 4) or 4
         return cls(
@@ -212,7 +214,12 @@ def _contact(env: Mapping[str, str]) -> str:
     return contact
 
 
+def read_settings(overrides: Mapping[str, str] | None = None) -> Settings:
+    """The settings from the process environment, ``overrides`` (``KOITO_*`` names) winning."""
+    return Settings.from_env({**os.environ, **overrides} if overrides else None)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read from the environment on first use."""
+    """The process-wide settings, for code that runs outside Dagster and is given none."""
     return Settings.from_env()

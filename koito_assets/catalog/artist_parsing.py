@@ -42,7 +42,8 @@ def _split(pattern: re.Pattern[str], text: str) -> list[str]:
     pieces, start = [], 0
     for match in pattern.finditer(text):
         if match.end() == match.start():
-            continue  # an empty match would split between every character; Koito's never match empty
+            # an empty match would split between every character; Koito's patterns never match empty
+            continue
         pieces.append(text[start : match.start()])
         start = match.end()
     pieces.append(text[start:])

@@ -86,7 +86,9 @@ def test_maloja_shape(tiny):
     assert len(scrobbles) == TINY == g.counts["records"]
     times = [s["time"] for s in scrobbles]
     assert all(isinstance(t, int) for t in times)
-    assert all(a < b for a, b in zip(times, times[1:])), "Maloja times are unique and increasing"
+    assert all(a < b for a, b in zip(times, times[1:], strict=False)), (
+        "Maloja times are unique and increasing"
+    )
     for s in scrobbles:
         assert set(s) == {"time", "track", "duration", "origin"}
         track = s["track"]

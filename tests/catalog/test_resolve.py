@@ -41,7 +41,8 @@ def workload(n: int, offset: int = 0) -> list[Scrobble]:
 
 def counts(conn: psycopg.Connection) -> tuple[int, int, int]:
     return conn.execute(
-        "SELECT (SELECT count(*) FROM artists), (SELECT count(*) FROM releases), (SELECT count(*) FROM tracks)"
+        "SELECT (SELECT count(*) FROM artists), (SELECT count(*) FROM releases), "
+        "(SELECT count(*) FROM tracks)"
     ).fetchone()
 
 

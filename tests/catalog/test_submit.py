@@ -60,7 +60,8 @@ def test_new_scrobble_creates_koitos_rows_base_artist_first(conn: psycopg.Connec
         "SELECT track_id, extract(epoch FROM listened_at)::int, client, user_id FROM listens"
     ).fetchall() == [(1, 1_700_000_000, "web", 1)]
     assert conn.execute(
-        "SELECT lookup_key, artist_id, album_id, track_id, artist_ids FROM koito_import.track_lookup"
+        "SELECT lookup_key, artist_id, album_id, track_id, artist_ids "
+        "FROM koito_import.track_lookup"
     ).fetchall() == [(result.lookup_key, 2, 1, 1, [2, 1])]
     assert (result.artist_id, result.album_id, result.track_id) == (2, 1, 1)
 
@@ -93,7 +94,8 @@ def test_album_is_matched_by_exact_title_and_first_artist(conn: psycopg.Connecti
     assert len({a.album_id, c.album_id, d.album_id, e.album_id}) == 4
     # AddArtistsToAlbum: the guest is now linked to the release, not primary
     assert conn.execute(
-        "SELECT a.name, ar.is_primary FROM artist_releases ar JOIN artists_with_name a ON a.id = ar.artist_id "
+        "SELECT a.name, ar.is_primary FROM artist_releases ar "
+        "JOIN artists_with_name a ON a.id = ar.artist_id "
         "WHERE ar.release_id = %s ORDER BY 1",
         (a.album_id,),
     ).fetchall() == [("Artist", True), ("Guest", False)]
@@ -302,7 +304,8 @@ def test_koito_record_creates_entities_with_exported_aliases_and_images(
     )
     result = submit(conn, record)
     assert conn.execute(
-        "SELECT a.name, a.musicbrainz_id::text, a.image IS NOT NULL, a.image_source FROM artists_with_name a ORDER BY id"
+        "SELECT a.name, a.musicbrainz_id::text, a.image IS NOT NULL, a.image_source "
+        "FROM artists_with_name a ORDER BY id"
     ).fetchall() == [("Main", M1, True, "https://img/a.jpg"), ("Guest", None, False, "User Upload")]
     assert conn.execute(
         "SELECT alias, source, is_primary FROM artist_aliases WHERE artist_id = 1 ORDER BY 1"
@@ -367,7 +370,8 @@ def test_the_release_is_looked_up_by_koitos_first_artist_and_the_base_artist_sta
     made = submit(conn, scrobble("B feat. F", "Duet", "Singles", at=2))
     assert made.album_id == earlier.album_id
     credits = conn.execute(
-        "SELECT a.name, at.is_primary FROM artist_tracks at JOIN artists_with_name a ON a.id = at.artist_id "
+        "SELECT a.name, at.is_primary FROM artist_tracks at "
+        "JOIN artists_with_name a ON a.id = at.artist_id "
         "WHERE at.track_id = %s ORDER BY a.name",
         (made.track_id,),
     ).fetchall()

@@ -1,108 +1,109 @@
-"""All definitions load, and their shape is what the design says (a snapshot of keys, partitions, checks, jobs)."""
+"""All definitions load, and their shape is exactly the recorded snapshot.
+
+The snapshot (``definitions_snapshot.json``) holds every asset spec (key, deps, group, kinds,
+tags, pools, partitions, description, the ops behind it), every check, job selection, sensor and
+schedule. It is compared for equality: a lost check, a changed dependency or a renamed op fails.
+Change it on purpose: ``KOITO_UPDATE_SNAPSHOT=1 pytest tests/defs/test_definitions.py``, then
+read the diff.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
-from koito_assets.definitions import defs
+from koito_assets.definitions import defs as lazy_defs
 
-ROOT = Path(__file__).resolve().parents[2]
-
-EXPECTED_SNAPSHOT = {
-    "assets": {
-        "raw_scrobbles": ("export_files", []),
-        "unique_entity_keys": ("export_files", ["raw_scrobbles"]),
-        "resolved_lookup": ("export_files", ["unique_entity_keys"]),
-        "listens_loaded": ("export_files", ["resolved_lookup"]),
-        "images_backfilled": (None, ["listens_loaded"]),
-    },
-    "checks": {
-        ("listens_loaded", "counts_balance"),
-        ("listens_loaded", "every_key_resolved"),
-        ("listens_loaded", "every_listen_present"),
-    },
-    "jobs": {"import_export_file", "backfill_images"},
-    "sensors": {"import_folder_sensor": "import_export_file"},
-    "schedules": {"backfill_images_schedule": ("backfill_images", "0 * * * *")},
-}
+SNAPSHOT = Path(__file__).with_name("definitions_snapshot.json")
 
 
-def _snapshot(definitions: dg.Definitions) -> dict:
+@pytest.fixture(scope="module")
+def defs() -> dg.Definitions:
+    return lazy_defs()
+
+
+def _ops(assets_def: dg.AssetsDefinition) -> list[str]:
+    node = assets_def.node_def
+    return list(node.node_names()) if isinstance(node, dg.GraphDefinition) else [node.name]
+
+
+def snapshot(definitions: dg.Definitions) -> dict:
+    """Everything a newcomer would expect to stay put, as plain JSON."""
     graph = definitions.resolve_asset_graph()
     assets = {}
-    for key in graph.get_all_asset_keys():
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
         node = graph.get(key)
         if not node.is_materializable:
             continue
-        partitions = node.partitions_def
-        assets[key.to_user_string()] = (
-            getattr(partitions, "name", None),
-            sorted(k.to_user_string() for k in node.parent_keys),
-        )
-    checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    jobs = {j.name for j in definitions.resolve_all_job_defs() if not j.name.startswith("__")}
-    sensors = {sensor.name: sensor.job_name for sensor in definitions.sensors or []}
-    schedules = {s.name: (s.job_name, s.cron_schedule) for s in definitions.schedules or []}
+        assets[key.to_user_string()] = {
+            "deps": sorted(k.to_user_string() for k in node.parent_keys),
+            "group": node.group_name,
+            "kinds": sorted(node.kinds),
+            "tags": dict(sorted(node.tags.items())),
+            "pools": sorted(node.pools or []),
+            "partitions": getattr(node.partitions_def, "name", None),
+            "description": node.description,
+            "ops": _ops(node.assets_def),
+        }
+    checks = sorted(
+        [c.asset_key.to_user_string(), c.name, graph.get_check_spec(c).description]
+        for c in graph.asset_check_keys
+    )
+    jobs = {}
+    for job in sorted(definitions.resolve_all_job_defs(), key=lambda j: j.name):
+        if job.name.startswith("__"):
+            continue
+        jobs[job.name] = {
+            "assets": sorted(k.to_user_string() for k in job.asset_layer.executable_asset_keys),
+            "executor": job.executor_def.name,
+            "tags": dict(sorted(job.tags.items())),
+        }
+    sensors = {
+        s.name: {
+            "job": s.job_name,
+            "default_status": s.default_status.value,
+            "minimum_interval_seconds": s.minimum_interval_seconds,
+        }
+        for s in definitions.sensors or []
+    }
+    schedules = {
+        s.name: {
+            "job": s.job_name,
+            "cron": s.cron_schedule,
+            "timezone": s.execution_timezone,
+            "default_status": s.default_status.value,
+        }
+        for s in definitions.schedules or []
+    }
     return {
         "assets": assets,
         "checks": checks,
         "jobs": jobs,
         "sensors": sensors,
         "schedules": schedules,
+        "resources": sorted(definitions.resources or {}),
     }
 
 
-def test_definitions_validate():
+def test_definitions_validate(defs: dg.Definitions):
     dg.Definitions.validate_loadable(defs)
 
 
-def test_asset_graph_snapshot():
-    snapshot = _snapshot(defs)
-    for section, expected in EXPECTED_SNAPSHOT.items():
-        if isinstance(expected, dict):
-            got = {k: v for k, v in snapshot[section].items() if k in expected}
-            assert got == expected, section
-        else:
-            assert expected <= snapshot[section], section
+def test_definitions_are_exactly_the_snapshot(defs: dg.Definitions):
+    current = json.loads(json.dumps(snapshot(defs)))  # tuples and the like as JSON sees them
+    if os.environ.get("KOITO_UPDATE_SNAPSHOT") == "1":
+        SNAPSHOT.write_text(json.dumps(current, indent=2, ensure_ascii=False) + "\n")
+    assert current == json.loads(SNAPSHOT.read_text())
 
 
-def test_import_assets_use_the_database_pool_and_the_import_job_runs_in_process():
-    graph = defs.resolve_asset_graph()
-    for name in EXPECTED_SNAPSHOT["assets"]:
-        node = graph.get(dg.AssetKey(name))
-        assert node.pools == {"koito_db"}, name
+def test_every_step_of_the_import_shares_the_database_pool_and_runs_in_process(
+    defs: dg.Definitions,
+):
     job = defs.resolve_job_def("import_export_file")
     assert job.executor_def.name == "in_process"
-    assert job.tags.get("koito/kind") == "import"
-
-
-def test_import_sensor_and_image_schedule_are_on_by_default():
-    sensor = defs.resolve_sensor_def("import_folder_sensor")
-    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
-    schedule = defs.resolve_schedule_def("backfill_images_schedule")
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-
-
-def test_dagster_cli_validates_the_workspace(tmp_path):
-    # An empty DAGSTER_HOME: the repo's dagster.yaml wants make run's storage URL, not needed here.
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "definitions",
-            "validate",
-            "-w",
-            "workspace.yaml",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    pools = {op.name: op.pool for op in job.graph.iterate_op_defs()}
+    assert len(pools) == 6 and set(pools.values()) == {"koito_db"}, pools

@@ -1,4 +1,4 @@
-"""The image backfill against local fake providers: finds, misses, the ledger and its retry interval."""
+"""The image backfill against local fake providers: finds, misses, the ledger, the retry wait."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import dagster as dg
 import psycopg
 from PIL import Image
 
-from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.images.assets import images_backfilled, run_backfill
 from koito_assets.settings import Settings
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 
 
 def _artist(conn: psycopg.Connection, name: str, mbid: str | None = None) -> int:
@@ -124,26 +125,24 @@ def test_images_asset_and_cli_json(
     with psycopg.connect(db_url, autocommit=True) as conn:
         _artist(conn, "Example Band")
     fake_deezer.add_artist("Example Band")
-    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path))
-    monkeypatch.setenv("KOITO_DEEZER_URL", fake_deezer.url)
-    monkeypatch.setenv("KOITO_COVER_ART_ARCHIVE_URL", fake_cover_art_archive.url)
-    monkeypatch.setenv("KOITO_DATABASE_URL", db_url)
-    from koito_assets import settings as settings_module
+    overrides = {
+        "KOITO_CONFIG_DIR": str(tmp_path),
+        "KOITO_DEEZER_URL": fake_deezer.url,
+        "KOITO_COVER_ART_ARCHIVE_URL": fake_cover_art_archive.url,
+    }
+    resources = import_resources(db_url, SettingsResource(overrides=overrides))
+    result = dg.materialize([images_backfilled], resources=resources)
+    assert result.success
+    metadata = result.asset_materializations_for_node("images_backfilled")[0].metadata
+    assert metadata["found"].value == 1
 
-    settings_module.get_settings.cache_clear()
-    try:
-        result = dg.materialize([images_backfilled], resources={"db": KoitoDatabase(url=db_url)})
-        assert result.success
-        metadata = result.asset_materializations_for_node("images_backfilled")[0].metadata
-        assert metadata["found"].value == 1
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        _artist(conn, "Nobody Knows Us")
+    from koito_assets.cli import main
 
-        with psycopg.connect(db_url, autocommit=True) as conn:
-            _artist(conn, "Nobody Knows Us")
-        from koito_assets.cli import main
-
-        assert main(["images", "--json"]) == 0
-        out = json.loads(capsys.readouterr().out)
-        assert set(out) == {"checked", "found", "missed", "failed", "by_provider"}
-        assert (out["checked"], out["missed"]) == (1, 1)
-    finally:
-        settings_module.get_settings.cache_clear()
+    for name, value in {**overrides, "KOITO_DATABASE_URL": db_url}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["images", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"checked", "found", "missed", "failed", "by_provider"}
+    assert (out["checked"], out["missed"]) == (1, 1)

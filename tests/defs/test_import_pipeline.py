@@ -1,4 +1,4 @@
-"""The four import assets on real PostgreSQL: counts, checks, idempotence, lifecycle, bad input, orphans."""
+"""The import assets on PostgreSQL: counts, checks, idempotence, lifecycle, bad input, orphans."""
 
 from __future__ import annotations
 
@@ -9,29 +9,37 @@ import dagster as dg
 import psycopg
 import pytest
 
-from koito_assets import settings as settings_module
-from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
 from koito_assets.defs.imports.partitions import export_files
+from koito_assets.settings_resource import SettingsResource
 from tests.defs.exports import sample_scrobbles, write_maloja
+from tests.defs.resources import import_resources
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path))
-    settings_module.get_settings.cache_clear()
-    yield tmp_path
-    settings_module.get_settings.cache_clear()
+def config_dir(tmp_path: Path) -> Path:
+    return tmp_path
 
 
-def materialize(db_url: str, file_key: str, instance: dg.DagsterInstance, selection=None):
+@pytest.fixture
+def settings(config_dir: Path) -> SettingsResource:
+    return SettingsResource(overrides={"KOITO_CONFIG_DIR": str(config_dir)})
+
+
+def materialize(
+    db_url: str,
+    settings: SettingsResource,
+    file_key: str,
+    instance: dg.DagsterInstance,
+    selection=None,
+):
     instance.add_dynamic_partitions(export_files.name, [file_key])
     return dg.materialize(
         IMPORT_ASSETS,
         partition_key=file_key,
         instance=instance,
         selection=selection,
-        resources={"db": KoitoDatabase(url=db_url)},
+        resources=import_resources(db_url, settings),
         raise_on_error=False,
     )
 
@@ -45,10 +53,10 @@ def _count(url: str, sql: str, params=()) -> int:
         return conn.execute(sql, params).fetchone()[0]
 
 
-def test_a_file_in_the_import_folder_is_imported_checked_and_moved(db_url, config_dir):
+def test_a_file_in_the_import_folder_is_imported_checked_and_moved(db_url, config_dir, settings):
     path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize(db_url, path.name, instance)
+        result = materialize(db_url, settings, path.name, instance)
     assert result.success
     assert all(check.passed for check in result.get_asset_check_evaluations())
     assert len(result.get_asset_check_evaluations()) == 3
@@ -80,11 +88,12 @@ def test_a_file_in_the_import_folder_is_imported_checked_and_moved(db_url, confi
         assert staged == 0  # staging is emptied once the file is complete
 
 
-def test_re_materialising_a_partition_adds_nothing_and_hits_the_cache(db_url, config_dir):
+def test_re_materialising_a_partition_adds_nothing_and_hits_the_cache(db_url, config_dir, settings):
     path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
-        assert materialize(db_url, path.name, instance).success
-        again = materialize(db_url, path.name, instance)  # the file now lives in import_complete/
+        assert materialize(db_url, settings, path.name, instance).success
+        # the file now lives in import_complete/
+        again = materialize(db_url, settings, path.name, instance)
     assert again.success
     assert _metadata(again, "unique_entity_keys")["cache_hits"] == 5
     assert _metadata(again, "resolved_lookup")["artists_created"] == 0
@@ -94,14 +103,14 @@ def test_re_materialising_a_partition_adds_nothing_and_hits_the_cache(db_url, co
     assert _count(db_url, "SELECT count(*) FROM artists") == 4
 
 
-def test_a_corrupt_file_fails_alone_writes_nothing_and_stays(db_url, config_dir):
+def test_a_corrupt_file_fails_alone_writes_nothing_and_stays(db_url, config_dir, settings):
     good = write_maloja(config_dir / "import" / "maloja_export_good.json", sample_scrobbles())
     bad = config_dir / "import" / "maloja_export_bad.json"
     bad.write_text(good.read_text()[:-40])  # truncated JSON
     with dg.DagsterInstance.ephemeral() as instance:
-        failed = materialize(db_url, bad.name, instance)
+        failed = materialize(db_url, settings, bad.name, instance)
         assert not failed.success
-        ok = materialize(db_url, good.name, instance)
+        ok = materialize(db_url, settings, good.name, instance)
     assert ok.success
     assert bad.exists()
     with psycopg.connect(db_url) as conn:
@@ -119,67 +128,76 @@ def test_a_corrupt_file_fails_alone_writes_nothing_and_stays(db_url, config_dir)
 
 
 def test_entities_deleted_by_koitos_orphan_cleanup_before_loading_are_resolved_again(
-    db_url, config_dir
+    db_url, config_dir, settings
 ):
     path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
-        first = materialize(db_url, path.name, instance, selection=IMPORT_ASSETS[:3])
+        first = materialize(db_url, settings, path.name, instance, selection=IMPORT_ASSETS[:3])
         assert first.success
         assert _count(db_url, "SELECT count(*) FROM tracks") == 5
         with psycopg.connect(
             db_url, autocommit=True
         ) as conn:  # Koito's CleanOrphanedEntries (spec §6)
             conn.execute(
-                "DELETE FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id)"
+                "DELETE FROM tracks t "
+                "WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id)"
             )
             conn.execute(
-                "DELETE FROM releases r WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.release_id = r.id)"
+                "DELETE FROM releases r "
+                "WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.release_id = r.id)"
             )
             conn.execute(
-                "DELETE FROM artists a WHERE NOT EXISTS (SELECT 1 FROM artist_tracks at WHERE at.artist_id = a.id)"
+                "DELETE FROM artists a "
+                "WHERE NOT EXISTS (SELECT 1 FROM artist_tracks at WHERE at.artist_id = a.id)"
             )
         assert _count(db_url, "SELECT count(*) FROM koito_import.track_lookup") == 0
-        second = materialize(db_url, path.name, instance, selection=IMPORT_ASSETS[3:])
+        second = materialize(db_url, settings, path.name, instance, selection=IMPORT_ASSETS[3:])
     assert second.success, second
     assert _metadata(second, "listens_loaded")["listens_inserted"] == 7
     assert all(check.passed for check in second.get_asset_check_evaluations())
     assert _count(db_url, "SELECT count(*) FROM artists") == 4
 
 
-def test_a_file_outside_the_import_folder_is_left_where_it_is(db_url, config_dir, tmp_path):
+def test_a_file_outside_the_import_folder_is_left_where_it_is(
+    db_url, config_dir, settings, tmp_path
+):
     path = write_maloja(tmp_path / "elsewhere" / "maloja_export_2.json", sample_scrobbles())
     with psycopg.connect(db_url, autocommit=True) as conn:
         from koito_assets.defs.imports import ledger
 
         ledger.register_file(conn, path.name, path)
     with dg.DagsterInstance.ephemeral() as instance:
-        assert materialize(db_url, path.name, instance).success
+        assert materialize(db_url, settings, path.name, instance).success
     assert path.exists()
 
 
 def test_imports_never_ask_an_image_provider(
-    db_url, config_dir, monkeypatch, fake_deezer, fake_cover_art_archive
+    db_url, config_dir, fake_deezer, fake_cover_art_archive
 ):
-    monkeypatch.setenv("KOITO_DEEZER_URL", fake_deezer.url)
-    monkeypatch.setenv("KOITO_COVER_ART_ARCHIVE_URL", fake_cover_art_archive.url)
-    monkeypatch.setenv("KOITO_FETCH_IMAGES_DURING_IMPORT", "true")
-    settings_module.get_settings.cache_clear()
+    settings = SettingsResource(
+        overrides={
+            "KOITO_CONFIG_DIR": str(config_dir),
+            "KOITO_DEEZER_URL": fake_deezer.url,
+            "KOITO_COVER_ART_ARCHIVE_URL": fake_cover_art_archive.url,
+            "KOITO_FETCH_IMAGES_DURING_IMPORT": "true",
+        }
+    )
     path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
-        assert materialize(db_url, path.name, instance).success
+        assert materialize(db_url, settings, path.name, instance).success
     assert fake_deezer.requests == [] and fake_cover_art_archive.requests == []
     assert fake_deezer.image_host.requests == []
     assert _count(db_url, "SELECT count(*) FROM artists WHERE image IS NOT NULL") == 0
 
 
 def test_records_whose_key_cannot_be_resolved_are_skipped_with_the_reason(
-    db_url, config_dir, monkeypatch
+    db_url, config_dir, settings, monkeypatch
 ):
-    """Fault injection: the real resolver runs, except that one song's key is reported unresolvable."""
+    """Fault injection: the real resolver runs, but one song's key is reported unresolvable."""
     from koito_assets.catalog.lookup_key import lookup_key
-    from koito_assets.defs.imports import assets as import_assets
+    from koito_assets.defs.imports import ops as import_ops
 
-    real_resolve = import_assets.resolve_keys
+    real_resolve = import_ops.resolve_keys
 
     def resolve_all_but_cancion(pool, records, **kwargs):
         refused = [r for r in records if r.track == "Canción"]
@@ -187,10 +205,10 @@ def test_records_whose_key_cannot_be_resolved_are_skipped_with_the_reason(
         result.failed.update({lookup_key(r): "injected: cannot resolve" for r in refused})
         return result
 
-    monkeypatch.setattr(import_assets, "resolve_keys", resolve_all_but_cancion)
+    monkeypatch.setattr(import_ops, "resolve_keys", resolve_all_but_cancion)
     path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
-        result = materialize(db_url, path.name, instance)
+        result = materialize(db_url, settings, path.name, instance)
     assert result.success
     assert all(check.passed for check in result.get_asset_check_evaluations())
     assert _metadata(result, "resolved_lookup")["records_skipped_unresolvable"] == 2
@@ -247,18 +265,18 @@ EXPECTED_AFTER_BOTH = [
 
 @pytest.mark.parametrize("concurrent", [False, True], ids=["usual", "a listen inserted meanwhile"])
 def test_a_repeated_second_keeps_the_first_listen_in_file_then_database_order(
-    db_url, config_dir, monkeypatch, concurrent
+    db_url, config_dir, settings, monkeypatch, concurrent
 ):
     first = _write_listenbrainz_json(
         config_dir / "first_lb-2024-01-01.json", [(1700000000, "Tide", "Early Player")]
     )
     second = _write_listenbrainz_json(config_dir / "second_lb-2024-01-02.json", SECOND_FILE)
     with dg.DagsterInstance.ephemeral() as instance:
-        assert materialize(db_url, str(first), instance).success
+        assert materialize(db_url, settings, str(first), instance).success
         if concurrent:
             # The plain INSERT, its NOT EXISTS taken out, meets the earlier listen as a concurrent
             # insert would: a unique violation, after which the ON CONFLICT statement runs.
-            from koito_assets.defs.imports import assets, queries
+            from koito_assets.defs.imports import ops, queries
 
             plain, found = re.subn(
                 r"\n\s*AND NOT EXISTS \(.*?\n\s*\)\n",
@@ -268,11 +286,11 @@ def test_a_repeated_second_keeps_the_first_listen_in_file_then_database_order(
             )
             assert found == 1
             monkeypatch.setattr(
-                assets,
+                ops,
                 "load_sql",
                 lambda name: plain if name == "load_listens" else queries.load_sql(name),
             )
-        result = materialize(db_url, str(second), instance)
+        result = materialize(db_url, settings, str(second), instance)
     assert result.success and all(check.passed for check in result.get_asset_check_evaluations())
     loaded = _metadata(result, "listens_loaded")
     assert (loaded["listens_inserted"], loaded["duplicates_ignored"]) == (2, 2)

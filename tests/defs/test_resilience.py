@@ -1,4 +1,4 @@
-"""Imports survive being killed and losing the database: nothing lost, nothing doubled, nothing left over."""
+"""Imports survive being killed and losing the database: nothing lost, doubled or left over."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ import psycopg
 import pytest
 
 from benchmarks.workload import generate
-from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
 from koito_assets.defs.imports.partitions import export_files
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +36,8 @@ def _catalogue(url: str) -> dict[str, object]:
             "releases": one("SELECT count(*) FROM releases"),
             "tracks": one("SELECT count(*) FROM tracks"),
             "listen_digest": one(
-                "SELECT md5(string_agg(t.title || '@' || l.listened_at::text, ',' ORDER BY l.listened_at, t.title)) "
+                "SELECT md5(string_agg(t.title || '@' || l.listened_at::text, ',' "
+                "ORDER BY l.listened_at, t.title)) "
                 "FROM listens l JOIN tracks_with_title t ON t.id = l.track_id"
             ),
             "staged": one("SELECT count(*) FROM koito_import.staged_scrobbles"),
@@ -115,7 +117,9 @@ def test_losing_the_database_mid_run_is_retried_and_the_retry_succeeds(
                 IMPORT_ASSETS,
                 partition_key=export_file.name,
                 instance=instance,
-                resources={"db": KoitoDatabase(url=db_url)},
+                resources=import_resources(
+                    db_url, SettingsResource(overrides={"KOITO_CONFIG_DIR": str(tmp_path)})
+                ),
                 raise_on_error=False,
             )
     finally:
@@ -139,7 +143,10 @@ def test_a_database_that_stays_down_fails_the_run_with_a_clear_error(tmp_path, m
             IMPORT_ASSETS,
             partition_key="maloja_export_x.json",
             instance=instance,
-            resources={"db": KoitoDatabase(url="postgresql://koito:secret@127.0.0.1:1/koito")},
+            resources=import_resources(
+                "postgresql://koito:secret@127.0.0.1:1/koito",
+                SettingsResource(overrides={"KOITO_CONFIG_DIR": str(tmp_path)}),
+            ),
             raise_on_error=False,
         )
     assert not result.success

@@ -1,4 +1,4 @@
-"""The import-folder sensor: new, changed, unchanged and removed files, and a big folder in one tick."""
+"""The import-folder sensor: new, changed, unchanged and removed files; a big folder in one tick."""
 
 from __future__ import annotations
 
@@ -10,25 +10,23 @@ import dagster as dg
 import psycopg
 import pytest
 
-from koito_assets import settings as settings_module
-from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.sensors import import_folder_sensor
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 
 
 @pytest.fixture
-def import_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path))
-    settings_module.get_settings.cache_clear()
+def import_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "import"
     folder.mkdir()
-    yield folder
-    settings_module.get_settings.cache_clear()
+    return folder
 
 
-def tick(db_url: str, instance: dg.DagsterInstance):
-    db = KoitoDatabase(url=db_url)
-    with dg.build_sensor_context(instance=instance, resources={"db": db}) as context:
+def tick(db_url: str, instance: dg.DagsterInstance, import_dir: Path):
+    settings = SettingsResource(overrides={"KOITO_CONFIG_DIR": str(import_dir.parent)})
+    resources = import_resources(db_url, settings)
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
         return import_folder_sensor(context)
 
 
@@ -52,7 +50,7 @@ def test_new_files_become_partitions_and_runs_in_one_tick(db_url, import_dir):
     (import_dir / ".hidden").write_text("x")
     (import_dir / "subdir").mkdir()
     with dg.DagsterInstance.ephemeral() as instance:
-        result = tick(db_url, instance)
+        result = tick(db_url, instance, import_dir)
     assert _requested(result) == ["maloja_export_a.json", "recenttracks-me-1.json"]
     keys = {r.run_key for r in result.run_requests}
     assert len(keys) == 2 and all(k.startswith(("maloja", "recent")) for k in keys)
@@ -68,19 +66,19 @@ def test_unchanged_files_are_not_requested_again_and_changed_ones_are(db_url, im
         ledger.register_file(conn, failed.name, failed)
         ledger.mark_failed(conn, failed.name, "truncated JSON")
     with dg.DagsterInstance.ephemeral() as instance:
-        assert isinstance(tick(db_url, instance), dg.SkipReason)
+        assert isinstance(tick(db_url, instance, import_dir), dg.SkipReason)
         failed.write_text('{"scrobbles": [] }')  # the user fixed the file: new size, new mtime
         os.utime(failed, ns=(time.time_ns(), time.time_ns() + 1_000_000))
-        assert _requested(tick(db_url, instance)) == ["maloja_export_b.json"]
+        assert _requested(tick(db_url, instance, import_dir)) == ["maloja_export_b.json"]
 
 
 def test_removed_files_are_not_requested(db_url, import_dir):
     path = import_dir / "maloja_export_a.json"
     path.write_text("{}")
     with dg.DagsterInstance.ephemeral() as instance:
-        assert _requested(tick(db_url, instance)) == ["maloja_export_a.json"]
+        assert _requested(tick(db_url, instance, import_dir)) == ["maloja_export_a.json"]
         path.unlink()
-        assert isinstance(tick(db_url, instance), dg.SkipReason)
+        assert isinstance(tick(db_url, instance, import_dir), dg.SkipReason)
 
 
 def test_a_folder_of_5000_files_is_handled_in_one_tick_under_5_seconds(db_url, import_dir):
@@ -88,7 +86,7 @@ def test_a_folder_of_5000_files_is_handled_in_one_tick_under_5_seconds(db_url, i
         (import_dir / f"maloja_export_{i:05d}.json").write_text("{}")
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
-        result = tick(db_url, instance)
+        result = tick(db_url, instance, import_dir)
         elapsed = time.perf_counter() - started
     assert len(_requested(result)) == 5000
     assert elapsed < 5.0, elapsed
@@ -101,12 +99,13 @@ def test_an_import_that_stopped_half_way_is_requested_again_once_stale(db_url, i
         ledger.register_file(conn, path.name, path)
         ledger.update_file(conn, path.name, status="staged")  # the run died after raw_scrobbles
     with dg.DagsterInstance.ephemeral() as instance:
-        assert isinstance(tick(db_url, instance), dg.SkipReason)  # recent: may still be running
+        # recent: it may still be running
+        assert isinstance(tick(db_url, instance, import_dir), dg.SkipReason)
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(
                 "UPDATE koito_import.import_files SET updated_at = now() - interval '1 hour'"
             )
-        result = tick(db_url, instance)
+        result = tick(db_url, instance, import_dir)
         assert _requested(result) == ["maloja_export_a.json"]
         assert ":resume-" in result.run_requests[0].run_key
 
@@ -119,7 +118,8 @@ def test_a_stalled_file_with_a_run_still_in_progress_is_left_to_that_run(db_url,
     with psycopg.connect(db_url, autocommit=True) as conn:
         ledger.register_file(conn, path.name, path)
         conn.execute(
-            "UPDATE koito_import.import_files SET status = 'keyed', updated_at = now() - interval '1 hour'"
+            "UPDATE koito_import.import_files "
+            "SET status = 'keyed', updated_at = now() - interval '1 hour'"
         )
     with dg.DagsterInstance.ephemeral() as instance:
         create_run_for_test(
@@ -128,4 +128,4 @@ def test_a_stalled_file_with_a_run_still_in_progress_is_left_to_that_run(db_url,
             status=dg.DagsterRunStatus.STARTED,
             tags={"dagster/partition": path.name},
         )
-        assert isinstance(tick(db_url, instance), dg.SkipReason)
+        assert isinstance(tick(db_url, instance, import_dir), dg.SkipReason)

@@ -1,4 +1,5 @@
-"""End to end, as a new user: `make run`'s launcher, then an export dropped into the import folder.
+"""End to end, as a new user: `make run`'s launcher, an export dropped into the import folder,
+then one imported from a terminal with `koito-import import`.
 
 The real webserver and daemon run (embedded PostgreSQL, no KOITO_DATABASE_URL); the test talks
 to them over GraphQL only, then stops everything with SIGINT like Ctrl-C.
@@ -20,7 +21,7 @@ from pathlib import Path
 import psutil
 import psycopg
 
-from tests.defs.exports import sample_scrobbles, write_maloja
+from tests.defs.exports import maloja_scrobble, sample_scrobbles, write_maloja
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,6 +59,20 @@ RUNS = """
 query Runs($partition: String!) {
   runsOrError(filter: {tags: [{key: "dagster/partition", value: $partition}]}) {
     ... on Runs { results { runId status jobName } }
+  }
+}
+"""
+
+MATERIALIZATIONS = """
+query Materializations($partition: String!) {
+  assetOrError(assetKey: {path: ["listens_loaded"]}) {
+    ... on Asset {
+      assetMaterializations(partitions: [$partition]) {
+        runId
+        partition
+        metadataEntries { label ... on IntMetadataEntry { intValue } }
+      }
+    }
   }
 }
 """
@@ -114,6 +129,30 @@ def test_dropping_an_export_into_the_import_folder_imports_it(tmp_path: Path):
         url = f"postgresql://postgres@/koito?host={config / 'postgres'}&port=5432"
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT count(*) FROM listens").fetchone()[0] == 7
+
+        # The same instance records an import started from a terminal, webserver up or not.
+        terminal = write_maloja(
+            tmp_path / "elsewhere" / "maloja_export_terminal.json",
+            [
+                maloja_scrobble(1700100000 + 60 * i, ["Terminal Band"], f"Song {i}")
+                for i in range(3)
+            ],
+        )
+        cli = subprocess.run(
+            [sys.executable, "-m", "koito_assets.cli", "import", str(terminal)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert cli.returncode == 0, cli.stderr
+        runs = _graphql(port, RUNS, {"partition": terminal.name})["runsOrError"]["results"]
+        assert [(r["status"], r["jobName"]) for r in runs] == [("SUCCESS", "import_export_file")]
+        asset = _graphql(port, MATERIALIZATIONS, {"partition": terminal.name})["assetOrError"]
+        (materialization,) = asset["assetMaterializations"]
+        assert materialization["runId"] == runs[0]["runId"]
+        entries = {e["label"]: e.get("intValue") for e in materialization["metadataEntries"]}
+        assert entries["listens_inserted"] == 3
     finally:
         children = psutil.Process(proc.pid).children(recursive=True) if proc.poll() is None else []
         proc.send_signal(signal.SIGINT)

@@ -8,7 +8,6 @@ import os
 import pytest
 
 from koito_assets.cli import main
-from koito_assets.settings import get_settings
 from koito_assets.sources import SkipReason
 
 from .helpers import FIXTURES, copy_fixture
@@ -19,9 +18,6 @@ def fresh_settings(monkeypatch):
     """Settings come from this test's environment, without KOITO_* variables of the machine."""
     for name in [name for name in os.environ if name.startswith("KOITO_")]:
         monkeypatch.delenv(name)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_json_report_has_exactly_the_agreed_keys(capsys):

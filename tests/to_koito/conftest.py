@@ -1,1 +1,1 @@
-from tests.to_koito.helpers import config_dir  # noqa: F401  (a fixture)
+from tests.to_koito.helpers import config_dir, settings  # noqa: F401  (fixtures)

@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import psycopg
 import pytest
 
-from koito_assets import settings as settings_module
-from koito_assets.defs.imports.run import import_one
+from koito_assets.defs.imports import ledger
+from koito_assets.defs.imports.assets import IMPORT_ASSETS
+from koito_assets.defs.imports.partitions import export_files
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 # Go's unicode.IsSpace: what Koito trims from a name before saving it.
@@ -23,20 +27,34 @@ GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
 
 
 @pytest.fixture
-def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """KOITO_CONFIG_DIR in a temporary folder, MusicBrainz off (no test reaches the internet)."""
-    monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path / "koito"))
-    monkeypatch.setenv("KOITO_DISABLE_MUSICBRAINZ", "true")
-    settings_module.get_settings.cache_clear()
-    yield tmp_path / "koito"
-    settings_module.get_settings.cache_clear()
+def config_dir(tmp_path: Path) -> Path:
+    return tmp_path / "koito"
 
 
-def import_file(db_url: str, path: Path, instance: dg.DagsterInstance) -> None:
-    """Import one file through the asset graph, as ``koito-import import`` does."""
-    settings_module.get_settings.cache_clear()
-    summary, code = import_one(path, instance, db_url, settings_module.get_settings())
-    assert code == 0, f"import of {path.name} failed: {summary.error}"
+@pytest.fixture
+def settings(config_dir: Path) -> SettingsResource:
+    """The test's own settings: its config folder, MusicBrainz off (never the internet)."""
+    return SettingsResource(
+        overrides={"KOITO_CONFIG_DIR": str(config_dir), "KOITO_DISABLE_MUSICBRAINZ": "true"}
+    )
+
+
+def import_file(
+    db_url: str, path: Path, instance: dg.DagsterInstance, settings: SettingsResource
+) -> None:
+    """Import one file through the import assets, as ``koito-import import`` does."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        ledger.register_file(conn, path.name, path)
+    instance.add_dynamic_partitions(export_files.name, [path.name])
+    result = dg.materialize(
+        IMPORT_ASSETS,
+        partition_key=path.name,
+        instance=instance,
+        resources=import_resources(db_url, settings),
+        raise_on_error=False,
+    )
+    assert result.success, f"import of {path.name} failed"
+    assert all(check.passed for check in result.get_asset_check_evaluations())
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -29,12 +29,12 @@ from tests.to_koito.helpers import import_file, koito_importer_problems, load, p
 NOON = datetime(2025, 6, 18, 12, 0, tzinfo=UTC)
 
 
-def _import_samples(db_url: str, folder: Path) -> None:
+def _import_samples(db_url: str, folder: Path, settings) -> None:
     maloja = write_maloja(folder / "maloja_export_1.json", sample_scrobbles())
     koito = copy_fixture("koito_export_2025-06-18.json", folder)
     with dg.DagsterInstance.ephemeral() as instance:
-        import_file(db_url, maloja, instance)
-        import_file(db_url, koito, instance)
+        import_file(db_url, maloja, instance, settings)
+        import_file(db_url, koito, instance, settings)
 
 
 def _listens_in_order(db_url: str) -> list[tuple[str, str]]:
@@ -51,8 +51,8 @@ def _exported(document: dict) -> list[tuple[str, str]]:
     return [(x["listened_at"], primary_alias(x["track"])) for x in document["listens"]]
 
 
-def test_every_listen_is_written_as_koitos_importer_needs_it(db_url, config_dir, tmp_path):
-    _import_samples(db_url, tmp_path / "in")
+def test_every_listen_is_written_as_koitos_importer_needs_it(db_url, settings, tmp_path):
+    _import_samples(db_url, tmp_path / "in", settings)
     out = tmp_path / "out"
     out.mkdir()
     result = write_export(db_url, out, exported_at=NOON)
@@ -82,21 +82,21 @@ def test_every_listen_is_written_as_koitos_importer_needs_it(db_url, config_dir,
     assert not list(out.glob(".*"))  # no temporary file left behind
 
 
-def test_artists_come_in_credit_order_primary_first_and_marked(db_url, config_dir, tmp_path):
+def test_artists_come_in_credit_order_primary_first_and_marked(db_url, settings, tmp_path):
     scrobbles = [
         maloja_scrobble(1700000000, ["Zed Base", "Alpha Guest"], "Together", "Duets"),
         maloja_scrobble(1700000100, ["Alpha Guest"], "Alone", "Solo"),
     ]
     path = write_maloja(tmp_path / "in" / "maloja_export_credits.json", scrobbles)
     with dg.DagsterInstance.ephemeral() as instance:
-        import_file(db_url, path, instance)
+        import_file(db_url, path, instance, settings)
     document = load(write_export(db_url, tmp_path / "koito_credits.json").path)
     together = document["listens"][0]
     assert [primary_alias(a) for a in together["artists"]] == ["Zed Base", "Alpha Guest"]
     assert [a["is_primary"] for a in together["artists"]] == [True, False]
 
 
-def test_no_listen_is_lost_at_page_boundaries(db_url, config_dir, tmp_path, monkeypatch):
+def test_no_listen_is_lost_at_page_boundaries(db_url, settings, tmp_path, monkeypatch):
     # Many tracks played in the same seconds: Koito's exporter pages on the largest track id
     # seen, so listens at a page's last second with a smaller track id were skipped.
     scrobbles = [
@@ -105,7 +105,7 @@ def test_no_listen_is_lost_at_page_boundaries(db_url, config_dir, tmp_path, monk
     ]
     path = write_maloja(tmp_path / "in" / "maloja_export_pages.json", scrobbles)
     with dg.DagsterInstance.ephemeral() as instance:
-        import_file(db_url, path, instance)
+        import_file(db_url, path, instance, settings)
     monkeypatch.setattr(export_file, "PAGE_ROWS", 2)
     result = write_export(db_url, tmp_path / "koito_pages.json")
     assert result.listens == 23
@@ -212,8 +212,8 @@ def test_what_koitos_importer_trips_on_is_repaired_or_skipped_and_counted(conn, 
     }
 
 
-def test_a_time_window_is_inclusive_at_both_ends(db_url, config_dir, tmp_path):
-    _import_samples(db_url, tmp_path / "in")
+def test_a_time_window_is_inclusive_at_both_ends(db_url, settings, tmp_path):
+    _import_samples(db_url, tmp_path / "in", settings)
     since = datetime(2023, 11, 14, 22, 18, 20, tzinfo=UTC)  # the second listen of the Maloja file
     until = datetime(2023, 11, 14, 22, 33, 20, tzinfo=UTC)  # its fifth
     result = write_export(db_url, tmp_path / "out.json", ExportScope(since=since, until=until))
@@ -230,7 +230,7 @@ def test_a_time_window_is_inclusive_at_both_ends(db_url, config_dir, tmp_path):
     assert only_until.listens == 4  # the Koito fixture's two, and the Maloja file's first two
 
 
-def test_one_import_files_export_holds_exactly_the_listens_it_added(db_url, config_dir, tmp_path):
+def test_one_import_files_export_holds_exactly_the_listens_it_added(db_url, settings, tmp_path):
     first = write_maloja(
         tmp_path / "in" / "maloja_export_a.json",
         [
@@ -247,9 +247,9 @@ def test_one_import_files_export_holds_exactly_the_listens_it_added(db_url, conf
         ],
     )
     with dg.DagsterInstance.ephemeral() as instance:
-        import_file(db_url, first, instance)
-        import_file(db_url, second, instance)
-        import_file(db_url, second, instance)  # again: adds nothing, changes nothing
+        import_file(db_url, first, instance, settings)
+        import_file(db_url, second, instance, settings)
+        import_file(db_url, second, instance, settings)  # again: adds nothing, changes nothing
     out = tmp_path / "out"
     out.mkdir()
 
@@ -270,11 +270,11 @@ def test_one_import_files_export_holds_exactly_the_listens_it_added(db_url, conf
 
 
 def test_a_file_imported_before_listens_were_recorded_is_refused_with_the_way_out(
-    db_url, config_dir, tmp_path
+    db_url, settings, tmp_path
 ):
     path = write_maloja(tmp_path / "in" / "maloja_export_old.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
-        import_file(db_url, path, instance)
+        import_file(db_url, path, instance, settings)
     with psycopg.connect(db_url, autocommit=True) as conn:
         # as if it had been imported before migration 0070 existed
         conn.execute("DELETE FROM koito_import.file_listens")
@@ -326,9 +326,9 @@ def test_a_failure_while_writing_leaves_the_previous_file_and_no_partial_one(tmp
     assert target.read_text() == "new" and oct(target.stat().st_mode & 0o777) == "0o644"
 
 
-def test_tiny_caches_and_pages_write_the_same_file(db_url, config_dir, tmp_path, monkeypatch):
+def test_tiny_caches_and_pages_write_the_same_file(db_url, settings, tmp_path, monkeypatch):
     # Entities evicted and fetched again mid-export must come back exactly as before.
-    _import_samples(db_url, tmp_path / "in")
+    _import_samples(db_url, tmp_path / "in", settings)
     roomy = write_export(db_url, tmp_path / "koito_roomy.json", exported_at=NOON)
     monkeypatch.setattr(export_entities, "TRACK_CACHE_BYTES", 1)
     monkeypatch.setattr(export_entities, "ENTITY_CACHE_LIMIT", 1)

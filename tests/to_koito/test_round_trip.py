@@ -20,7 +20,6 @@ from pathlib import Path
 import dagster as dg
 import psycopg
 
-from koito_assets import settings as settings_module
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.to_koito.export_file import write_export
 from tests.sources.helpers import copy_fixture, zip_listenbrainz
@@ -133,7 +132,7 @@ def _sources(url: str) -> Counter:
 
 
 def test_every_format_survives_export_and_reimport_as_koito_keeps_it(
-    db_url, pg_server, config_dir, tmp_path: Path, request
+    db_url, pg_server, settings, tmp_path: Path, request
 ):
     inbox = tmp_path / "in"
     inbox.mkdir()
@@ -141,16 +140,16 @@ def test_every_format_survives_export_and_reimport_as_koito_keeps_it(
     paths.append(zip_listenbrainz(inbox))
     with dg.DagsterInstance.ephemeral() as instance:
         for path in paths:
-            import_file(db_url, path, instance)
+            import_file(db_url, path, instance, settings)
     exported = write_export(db_url, tmp_path / "koito_round_trip.json")
     assert koito_importer_problems(load(exported.path)) == []
 
     fresh_name = f"{request.node.name[:30].lower()}_fresh"
     fresh = pg_server.create_database(fresh_name)
     try:
-        prepare_database(fresh, settings_module.get_settings())
+        prepare_database(fresh, settings.value)
         with dg.DagsterInstance.ephemeral() as instance:
-            import_file(fresh, exported.path, instance)
+            import_file(fresh, exported.path, instance, settings)
         before, after = snapshot(db_url), snapshot(fresh)
         sources = _sources(fresh)
     finally:

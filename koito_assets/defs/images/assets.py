@@ -10,13 +10,13 @@ from koito_assets.db.resource import DB_POOL, KoitoDatabase
 from koito_assets.enrich.images.backfill import BackfillReport, backfill_images
 from koito_assets.enrich.images.cache import image_cache_from_settings
 from koito_assets.enrich.images.chain import image_finder_from_settings
-from koito_assets.settings import Settings, get_settings
+from koito_assets.settings import Settings
+from koito_assets.settings_resource import SettingsResource
 
 
 class ImagesConfig(dg.Config):
-    download: bool = (
-        False  # also write the files into image_cache/ (KOITO_FETCH_IMAGES_DURING_IMPORT does too)
-    )
+    # also write the files into image_cache/ (KOITO_FETCH_IMAGES_DURING_IMPORT does too)
+    download: bool = False
     limit: int = 100_000  # at most this many entities per run
     workers: int = 8  # lookups in flight; each provider still keeps its own rate limit
 
@@ -52,12 +52,15 @@ def _provider_table(report: BackfillReport) -> dg.MetadataValue:
     description="Find images for artists and releases that have none and are due for a try.",
 )
 def images_backfilled(
-    context: dg.AssetExecutionContext, config: ImagesConfig, db: KoitoDatabase
+    context: dg.AssetExecutionContext,
+    config: ImagesConfig,
+    db: KoitoDatabase,
+    settings: SettingsResource,
 ) -> dg.MaterializeResult:
     with db.connection() as conn:
         report = run_backfill(
             conn,
-            get_settings(),
+            settings.value,
             download=config.download,
             limit=config.limit,
             workers=config.workers,

@@ -20,7 +20,7 @@ from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.jobs import import_job
 from koito_assets.defs.imports.partitions import export_files
-from koito_assets.settings import get_settings
+from koito_assets.settings_resource import SettingsResource
 
 
 def list_export_files(folder: Path) -> dict[str, ledger.FileVersion]:
@@ -94,8 +94,10 @@ def _partition_running(instance: dg.DagsterInstance, name: str) -> bool:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Import every new or changed export file dropped into KOITO_CONFIG_DIR/import.",
 )
-def import_folder_sensor(context: dg.SensorEvaluationContext, db: KoitoDatabase):
-    on_disk = list_export_files(get_settings().import_dir)
+def import_folder_sensor(
+    context: dg.SensorEvaluationContext, db: KoitoDatabase, settings: SettingsResource
+):
+    on_disk = list_export_files(settings.value.import_dir)
     if not on_disk:
         return dg.SkipReason("the import folder is empty")
     with db.connection() as conn:

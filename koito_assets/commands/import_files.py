@@ -1,8 +1,9 @@
-"""``koito-import import PATH...``: the import asset graph, materialised in-process, file by file.
+"""``koito-import import PATH...``: the import job, run in this process, file by file.
 
-Each file becomes a partition of an ephemeral Dagster instance and runs the same four assets
-the daemon runs. A file that cannot be read fails alone (nothing is written for it) and the
-others go on. The summary comes from the import ledger.
+Each file becomes a partition and a run of the same job the sensor starts, recorded in the
+persistent Dagster instance (the one `make run` serves), so its run, metadata and checks show in
+the UI whether or not the webserver is up. A file that cannot be read fails alone (nothing is
+written for it) and the others go on. The summary comes from the import ledger.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from pathlib import Path
 
 import dagster as dg
 
+from koito_assets.dagster_home import persistent_instance
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import connect, open_database
 from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
+from koito_assets.defs.imports.jobs import import_job
 from koito_assets.defs.imports.partitions import export_files
 from koito_assets.settings import Settings
+from koito_assets.settings_resource import SettingsResource
 
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE = 0, 1, 2
 
@@ -91,8 +95,20 @@ def _failure_text(result: dg.ExecuteInProcessResult) -> str:
     return "the import run failed"
 
 
+def import_job_for(url: str) -> dg.JobDefinition:
+    """The sensor's import job, bound to the database this command opened."""
+    settings = SettingsResource()
+    resources = {
+        "settings": settings,
+        "db": KoitoDatabase(url=url, settings=settings),
+        "io_manager": dg.mem_io_manager,
+    }
+    definitions = dg.Definitions(assets=IMPORT_ASSETS, jobs=[import_job], resources=resources)
+    return definitions.resolve_job_def(import_job.name)
+
+
 def import_one(
-    path: Path, instance: dg.DagsterInstance, url: str, settings: Settings
+    path: Path, instance: dg.DagsterInstance, url: str, job: dg.JobDefinition
 ) -> tuple[FileSummary, int]:
     """Materialise the import graph for one file; return its summary and exit code."""
     started = time.perf_counter()
@@ -103,11 +119,10 @@ def import_one(
     with connect(url, autocommit=True) as conn:
         ledger.register_file(conn, file_key, path)
     instance.add_dynamic_partitions(export_files.name, [file_key])
-    result = dg.materialize(
-        IMPORT_ASSETS,
+    result = job.execute_in_process(
         partition_key=file_key,
         instance=instance,
-        resources={"db": KoitoDatabase(url=url)},
+        tags={"koito/started_by": "koito-import"},
         # the terminal gets one summary line per file, not Dagster's event log
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         raise_on_error=False,
@@ -129,14 +144,15 @@ def run_import_command(paths: list[str], *, as_json: bool, settings: Settings) -
 
     summaries: list[FileSummary] = []
     exit_code = EXIT_OK
-    with open_database(settings) as url, dg.DagsterInstance.ephemeral() as instance:
+    with open_database(settings) as url, persistent_instance(settings, url) as instance:
         prepare_database(url, settings)
+        job = import_job_for(url)
         show_bar = sys.stderr.isatty() and not as_json
         bar = tqdm(total=len(paths), unit="file", disable=not show_bar, file=sys.stderr)
         for raw in paths:
             path = Path(raw).expanduser().absolute()
             bar.set_description(path.name[:40])
-            summary, code = import_one(path, instance, url, settings)
+            summary, code = import_one(path, instance, url, job)
             summaries.append(summary)
             exit_code = max(exit_code, code) if code != EXIT_OK else exit_code
             if not as_json:

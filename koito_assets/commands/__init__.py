@@ -1,0 +1,1 @@
+"""What ``koito-import`` runs, one module per command that has more to do than a few lines."""

@@ -1,0 +1,104 @@
+"""The one persistent Dagster instance of `make run` and `koito-import`.
+
+It lives in ``KOITO_CONFIG_DIR/dagster_home``; its runs, events and schedules go into a database of
+its own on the Koito PostgreSQL server (``dagster`` on the embedded server, ``<db>_dagster``
+elsewhere). So an import started from a terminal shows in the UI like one the sensor started,
+whether or not the webserver is up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+import dagster as dg
+import psycopg
+
+from koito_assets.db.connection import EMBEDDED_DAGSTER_DB, EMBEDDED_KOITO_DB, ensure_database
+from koito_assets.settings import Settings
+
+# The storage URL reaches Dagster through the environment, so no password is written to disk.
+DAGSTER_PG_URL_VAR = "KOITO_DAGSTER_PG_URL"
+
+STORAGE_SECTION = f"""
+storage:
+  postgres:
+    postgres_url:
+      env: {DAGSTER_PG_URL_VAR}
+"""
+
+
+# The code location every process of the instance loads (the repository's workspace.yaml says
+# the same, for a production webserver and daemon started by hand).
+WORKSPACE = """\
+load_from:
+  - python_module:
+      module_name: koito_assets.definitions
+      attribute: defs
+      location_name: koito
+"""
+
+
+def dagster_database_name(koito_url: str) -> str:
+    """Dagster's database on the Koito server: ``dagster`` embedded, ``<db>_dagster`` elsewhere."""
+    name = psycopg.conninfo.conninfo_to_dict(koito_url).get("dbname") or "koito"
+    return EMBEDDED_DAGSTER_DB if name == EMBEDDED_KOITO_DB else f"{name}_dagster"
+
+
+def dagster_storage_url(koito_url: str) -> str:
+    """Dagster's database as a psycopg2 SQLAlchemy URL.
+
+    dagster-postgres must use psycopg2: with SQLAlchemy 2.1 a plain ``postgresql://`` URL picks
+    psycopg 3, and every event write then fails.
+    """
+    info = psycopg.conninfo.conninfo_to_dict(koito_url)
+    info["dbname"] = dagster_database_name(koito_url)
+    return info_to_sqlalchemy_url(info)
+
+
+def info_to_sqlalchemy_url(info: dict) -> str:
+    """A libpq connection dict as a ``postgresql+psycopg2://`` URL (unix sockets included)."""
+    user = quote(info.get("user") or "postgres", safe="")
+    password = info.get("password")
+    auth = f"{user}:{quote(password, safe='')}" if password else user
+    host = info.get("host") or "localhost"
+    params = []
+    if host.startswith("/"):
+        params.append(f"host={quote(host, safe='')}")
+        netloc = f"{auth}@"
+    else:
+        netloc = f"{auth}@{host}"
+    if info.get("port"):
+        if host.startswith("/"):
+            params.append(f"port={info['port']}")
+        else:
+            netloc += f":{info['port']}"
+    query = ("?" + "&".join(params)) if params else ""
+    return f"postgresql+psycopg2://{netloc}/{info['dbname']}{query}"
+
+
+def prepare_dagster_home(settings: Settings, koito_url: str) -> tuple[Path, dict[str, str]]:
+    """Create Dagster's database and home; return the home and the environment it needs."""
+    ensure_database(koito_url, dagster_database_name(koito_url))
+    home = (settings.config_dir / "dagster_home").absolute()
+    home.mkdir(parents=True, exist_ok=True)
+    instance_settings = (resources.files("koito_assets") / "dagster.yaml").read_text("utf-8")
+    (home / "dagster.yaml").write_text(instance_settings + STORAGE_SECTION, encoding="utf-8")
+    (home / "workspace.yaml").write_text(WORKSPACE, encoding="utf-8")
+    return home, {"DAGSTER_HOME": str(home), DAGSTER_PG_URL_VAR: dagster_storage_url(koito_url)}
+
+
+@contextmanager
+def persistent_instance(settings: Settings, koito_url: str) -> Iterator[dg.DagsterInstance]:
+    """The persistent instance, opened in this process (the CLI's runs are recorded there)."""
+    home, env = prepare_dagster_home(settings, koito_url)
+    os.environ.update(env)  # read by Dagster when it loads home/dagster.yaml
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        yield instance
+    finally:
+        instance.dispose()
