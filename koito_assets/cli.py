@@ -101,6 +101,19 @@ def _cmd_images(args: argparse.Namespace) -> int:
     return run_images_command(as_json=args.json, download=args.download, settings=read_settings())
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from koito_assets.commands.export import run_export_command
+
+    return run_export_command(
+        args.out,
+        since=args.since,
+        until=args.until,
+        file_key=args.file,
+        as_json=args.json,
+        settings=read_settings(),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="koito-import",
@@ -131,7 +144,27 @@ def build_parser() -> argparse.ArgumentParser:
     images = add("images", _cmd_images, "run the image backfill once")
     images.add_argument("--json", action="store_true", help="print one JSON object")
     images.add_argument("--download", action="store_true", help="also download into image_cache/")
+    export = add(
+        "export",
+        _cmd_export,
+        "write a Koito export file that a running Koito >= 0.3 imports from its import/ folder",
+    )
+    export.add_argument("out", metavar="OUT", help="the file, or a folder to name it in")
+    export.add_argument(
+        "--since", type=_time_bound(False), help="first moment (ISO 8601, UTC by default)"
+    )
+    export.add_argument(
+        "--until", type=_time_bound(True), help="last moment, inclusive (a date: its whole day)"
+    )
+    export.add_argument("--file", metavar="NAME", help="only the listens this import file added")
+    export.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
+
+
+def _time_bound(end_of_day: bool):
+    from koito_assets.commands.time_bounds import time_bound
+
+    return time_bound(end_of_day)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
