@@ -128,6 +128,9 @@ class Settings:
     lastfm_url: str = "https://ws.audioscrobbler.com"
     image_retry_hours: float = 24.0 * 7
 
+    # Koito export files (for a Koito >= 0.3 that already runs)
+    export_after_import: bool = False  # each imported file's listens exported automatically
+
     # Serving
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
@@ -143,6 +146,11 @@ class Settings:
     @property
     def image_cache_dir(self) -> Path:
         return self.config_dir / "image_cache"
+
+    @property
+    def export_dir(self) -> Path:
+        """Where the Dagster assets write Koito export files."""
+        return self.config_dir / "export"
 
     @property
     def embedded_data_dir(self) -> Path:
@@ -198,6 +206,7 @@ class Settings:
                 "/"
             ),
             image_retry_hours=_float(env, "KOITO_IMAGE_RETRY_HOURS", 24.0 * 7),
+            export_after_import=_bool(env, "KOITO_EXPORT_AFTER_IMPORT"),
             dagster_host=_read(env, "KOITO_DAGSTER_HOST") or "127.0.0.1",
             dagster_port=_int(env, "KOITO_DAGSTER_PORT", 3000) or 3000,
         )

@@ -91,3 +91,9 @@ def test_only_the_settings_module_reads_the_environment():
     # serve.py passes the environment on to its child processes and dagster_home.py gives
     # Dagster the storage URL in this process's environment; neither reads a setting from it.
     assert readers == ["dagster_home.py", "serve.py"]
+
+
+def test_automatic_koito_export_is_off_unless_asked_for():
+    assert not Settings.from_env({}).export_after_import
+    s = Settings.from_env({"KOITO_EXPORT_AFTER_IMPORT": "true", "KOITO_CONFIG_DIR": "/k"})
+    assert s.export_after_import and s.export_dir == Path("/k/export")

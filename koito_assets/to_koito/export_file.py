@@ -17,6 +17,7 @@ failure leaves no partial file, and a Koito starting meanwhile never reads half 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -64,7 +65,11 @@ class ExportScope:
         """Part of a file name that says what the export holds."""
         parts = []
         if self.file_key:
-            parts.append(self.file_key.split(".")[0] or self.file_key)
+            stem = self.file_key.split(".")[0] or self.file_key
+            safe = _safe(stem)
+            if safe != stem:  # two files must not end up with one name ("maloja_x", "x")
+                safe += "_" + hashlib.sha256(self.file_key.encode()).hexdigest()[:8]
+            parts.append(safe)
         if self.since or self.until:
             parts.append(f"{_compact(self.since) or 'start'}-{_compact(self.until) or 'end'}")
         return "_".join(parts) or "library"
@@ -89,15 +94,20 @@ def rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_EARLIER_NAMES = re.compile("|".join(re.escape(n) for n in EARLIER_IMPORTER_NAMES), re.IGNORECASE)
+
+
+def _safe(text: str) -> str:
+    """Only letters, digits, ``-`` and ``_``, and no other importer's name part in any case."""
+    safe = re.sub(r"[^A-Za-z0-9-]+", "_", text)
+    while _EARLIER_NAMES.search(safe):  # removing one may join the halves of another
+        safe = _EARLIER_NAMES.sub("", safe)
+    return re.sub(r"_{2,}", "_", safe).strip("_-")
+
+
 def koito_file_name(label: str) -> str:
-    """``koito_export_<label>.json``, which Koito's importer reads as a Koito export: only
-    letters, digits, ``-`` and ``_``, and no other importer's name part in any case."""
-    safe = re.sub(r"[^A-Za-z0-9-]+", "_", label)
-    pattern = re.compile("|".join(re.escape(n) for n in EARLIER_IMPORTER_NAMES), re.IGNORECASE)
-    while pattern.search(safe):  # removing one may join the halves of another
-        safe = pattern.sub("", safe)
-    safe = re.sub(r"_{2,}", "_", safe).strip("_-")
-    return f"koito_export_{safe or 'library'}.json"
+    """``koito_export_<label>.json``, a name Koito's importer reads as a Koito export."""
+    return f"koito_export_{_safe(label) or 'library'}.json"
 
 
 def koito_reads_name(name: str) -> bool:

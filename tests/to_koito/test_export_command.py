@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from koito_assets.to_koito.export_file import koito_reads_name
 from tests.defs.exports import sample_scrobbles, write_maloja
 from tests.to_koito.helpers import import_file, koito_importer_problems, load
 
@@ -54,7 +55,8 @@ def test_export_to_a_folder_by_window_and_by_file(db_url, settings, tmp_path: Pa
     by_file = run_cli("export", str(out), "--file", str(path), "--json", env=env)
     assert by_file.returncode == 0, by_file.stderr
     assert json.loads(by_file.stdout)["listens"] == 7
-    assert (out / "koito_export_export_1.json").is_file()
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 3 and all(koito_reads_name(name) for name in names)
 
 
 def test_errors_are_one_line_with_their_exit_code_and_leave_nothing(db_url, tmp_path: Path):
