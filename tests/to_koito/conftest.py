@@ -1,1 +1,16 @@
-from tests.to_koito.helpers import config_dir, settings  # noqa: F401  (fixtures)
+from pathlib import Path
+
+import pytest
+
+from koito_assets.settings_resource import SettingsResource
+from tests.to_koito.helpers import isolated_settings
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    return tmp_path / "koito"
+
+
+@pytest.fixture
+def settings(config_dir: Path) -> SettingsResource:
+    return isolated_settings(config_dir)

@@ -11,7 +11,6 @@ from typing import Any
 
 import dagster as dg
 import psycopg
-import pytest
 
 from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
@@ -26,14 +25,8 @@ GO_SPACE = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
 )
 
 
-@pytest.fixture
-def config_dir(tmp_path: Path) -> Path:
-    return tmp_path / "koito"
-
-
-@pytest.fixture
-def settings(config_dir: Path) -> SettingsResource:
-    """The test's own settings: its config folder, MusicBrainz off (never the internet)."""
+def isolated_settings(config_dir: Path) -> SettingsResource:
+    """A test's own settings: its config folder, MusicBrainz off (never the internet)."""
     return SettingsResource(
         overrides={"KOITO_CONFIG_DIR": str(config_dir), "KOITO_DISABLE_MUSICBRAINZ": "true"}
     )
