@@ -9,6 +9,9 @@ On one fresh database of one server (embedded unless KOITO_DATABASE_URL is set),
 4. the per-scrobble path: ``submit_listen`` one record at a time on a 5,000-record sample;
 5. the ``large`` workload (1,000,000 scrobbles) through the asset graph, in a child process
    whose peak resident memory is measured (skipped with --quick);
+6. a Koito export file of a 1,000,000-listen library (100,000 with --quick), built in SQL in a
+   database of its own and written by a child process that reports its peak resident memory
+   (benchmarks/export_bench.py);
 
 then the ratios. Absolute numbers move with the machine's load; the ratios are what to quote.
 """
@@ -28,6 +31,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+EXPORT_LISTENS, EXPORT_LISTENS_QUICK = 1_000_000, 100_000
 OUT_DIR = ROOT / "benchmarks" / "out"
 
 
@@ -167,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from benchmarks.ceiling import measure_ceiling
+    from benchmarks.export_bench import measure as measure_export
     from benchmarks.workload import generate
     from koito_assets.db.bootstrap import prepare_database
     from koito_assets.db.connection import embedded_server
@@ -205,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
             prepare_database(large_url, settings)
             results["ceiling_large"] = measure_ceiling(large_url, 1_000_000)
             results["large"] = _child_import(large_file, large_url, work / "koito-large")
+
+        export_url = _fresh_database(admin, "koito_bench_export")
+        prepare_database(export_url, settings)
+        listens = EXPORT_LISTENS_QUICK if args.quick else EXPORT_LISTENS
+        results["export"] = measure_export(export_url, listens, work)
 
     upsert = ceiling["upsert_rows_per_s"]
     results["ratio_insert_over_upsert_ceiling"] = round(
@@ -299,6 +309,18 @@ def _print_table(r: dict) -> None:
         )
         cl = r["ceiling_large"]
         print(_row("  ceiling at 1M: COPY→temp→INSERT (rows/s)", cl["upsert_rows_per_s"]))
+    _print_export(r["export"], full=not r["quick"])
+
+
+def _print_export(export: dict, *, full: bool) -> None:
+    """The Koito export rows; the targets are for the full run's 1,000,000 listens."""
+    rate, peak = export["listens_per_second"], export["peak_rss_mb"]
+    speed = (">= 100,000", rate >= 100_000) if full else ("", None)
+    memory = ("< 200", peak < 200) if full else ("", None)
+    print(_row(f"Koito export: {export['listens']:,} listens (listens/s)", rate, *speed))
+    print(_row("  file (MB), seconds", f"{export['bytes'] / 1e6:.0f}, {export['seconds']}"))
+    print(_row("  the writer's own CPU (s)", export["client_cpu_seconds"]))
+    print(_row("  peak resident memory (MB)", peak, *memory))
 
 
 if __name__ == "__main__":
