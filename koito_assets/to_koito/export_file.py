@@ -8,9 +8,10 @@ boundaries (one server-side cursor in one snapshot instead of Koito's keyset on 
 id seen), exactly one primary alias per entity, ``client`` always a string. What Koito's importer
 would trip on is repaired or left out with a counted reason (export_entities.py).
 
-Listens stream from the cursor a page at a time and are written as they come; each page's
-tracks, albums and artists are fetched in one query per kind and cached as ready JSON text, so a
-listen costs a dictionary look-up and a few string joins. The file is written under a temporary
+Listens stream from the cursor a page at a time and are written as they come. A track's part of
+the listen object is built once and kept as UTF-8 bytes (export_entities.py), so a listen costs
+a dictionary look-up and one bytes format; the time comes from a per-day prefix and a table of
+the day's seconds. The file is written under a temporary
 name in the target folder, one that no Koito importer claims, and renamed when complete: a
 failure leaves no partial file, and a Koito starting meanwhile never reads half of one.
 """
@@ -130,11 +131,16 @@ def resolve_target(out: Path, default_name: str) -> Path:
 def atomic_file(target: Path) -> Iterator[BinaryIO]:
     """A file that appears at ``target`` complete or not at all.
 
-    Written as ``.export-….partial`` in the same folder (a name no Koito importer claims, so a
+    Written as ``.export-….part`` in the same folder (a name no Koito importer claims, so a
     Koito starting meanwhile leaves it alone), flushed to disk, then renamed over ``target``.
     Any failure removes it; an OSError becomes an ExportTargetError naming ``target``."""
     try:
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".export-", suffix=".partial")
+        while True:
+            fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".export-", suffix=".part")
+            if not any(n in Path(temporary).name for n in (KOITO_NAME, *EARLIER_IMPORTER_NAMES)):
+                break  # (its random part spelled an importer's name: draw another)
+            os.close(fd)
+            os.unlink(temporary)
     except OSError as exc:
         raise ExportTargetError(f"cannot write {target}: {exc.strerror or exc}") from None
     try:
@@ -231,7 +237,9 @@ def _username(conn: psycopg.Connection) -> str:
 
 def _header(exported_at: datetime, user: str) -> bytes:
     return (
-        '{"version":"1","exported_at":"'
+        '{"version":"'
+        + VERSION
+        + '","exported_at":"'
         + rfc3339(exported_at)
         + '","user":'
         + json.dumps(user, ensure_ascii=False)

@@ -318,13 +318,17 @@ def test_an_unwritable_target_is_a_clear_error_and_leaves_nothing(db_url, tmp_pa
 
 
 def test_a_failure_while_writing_leaves_the_previous_file_and_no_partial_one(tmp_path):
-    target = tmp_path / "koito_export_library.json"
+    folder = tmp_path / "koito" / "import"  # as in Koito's own folder, whose path says "koito"
+    folder.mkdir(parents=True)
+    target = folder / "koito_export_library.json"
     target.write_text("the previous export")
     with pytest.raises(RuntimeError), atomic_file(target) as handle:
         handle.write(b'{"version":"1","listens":[')
+        (partial,) = [p.name for p in folder.iterdir() if p != target]
+        assert partial.startswith(".") and not koito_reads_name(partial)  # Koito leaves it be
         raise RuntimeError("the database went away")
     assert target.read_text() == "the previous export"
-    assert os.listdir(tmp_path) == [target.name]
+    assert os.listdir(folder) == [target.name]
     with atomic_file(target) as handle:
         handle.write(b"new")
     assert target.read_text() == "new" and oct(target.stat().st_mode & 0o777) == "0o644"
