@@ -46,6 +46,7 @@ from typing import NamedTuple
 
 import psycopg
 
+from koito_assets.catalog.pg_arrays import int_array
 from koito_assets.db.sql_files import sql_text
 
 # Go's unicode.IsSpace, the whitespace Koito trims: Python's str.strip() would also strip the
@@ -276,7 +277,7 @@ class EntityWriter:
     def _aliases(self, kind: str, ids: list[int]) -> dict[int, list[AliasRow]]:
         grouped: dict[int, list[AliasRow]] = {}
         for owner, alias, source, primary in self.conn.execute(
-            sql_text("export", f"{kind}_aliases"), {"ids": ids}
+            sql_text("export", f"{kind}_aliases"), {"ids": int_array(ids)}
         ):
             rows = grouped.get(owner)
             if rows is None:
@@ -287,7 +288,7 @@ class EntityWriter:
 
     def _fetch_tracks(self, wanted: set[int]) -> dict[int, _Track]:
         ids = list(wanted)
-        rows = self.conn.execute(sql_text("export", "tracks"), {"ids": ids}).fetchall()
+        rows = self.conn.execute(sql_text("export", "tracks"), {"ids": int_array(ids)}).fetchall()
         aliases = self._aliases("track", ids)
         repairs = self.repairs
         return {
@@ -308,7 +309,7 @@ class EntityWriter:
         aliases = self._aliases("release", ids)
         repairs = self.repairs
         for release_id, mbid, image, various in self.conn.execute(
-            sql_text("export", "releases"), {"ids": ids}
+            sql_text("export", "releases"), {"ids": int_array(ids)}
         ):
             mbid = clean_mbid(mbid, repairs, "album", release_id)
             head = '{"image_url":' + encode_basestring(image) + ',"mbid":' + _json(mbid)
@@ -324,7 +325,7 @@ class EntityWriter:
         aliases = self._aliases("artist", ids)
         repairs = self.repairs
         for artist_id, mbid, image in self.conn.execute(
-            sql_text("export", "artists"), {"ids": ids}
+            sql_text("export", "artists"), {"ids": int_array(ids)}
         ):
             clean = clean_aliases(aliases.get(artist_id, ()), repairs, "artist", artist_id)
             if clean is None:

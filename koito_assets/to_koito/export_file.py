@@ -257,9 +257,10 @@ def write_listens(
     clients: dict[str, bytes] = {}
     skipped: Counter[str] = Counter()
     written = 0
-    separator = b""
     for rows in pages:
         fragments = entities.prepare({row[0] for row in rows})
+        # Every listen is written as ",\n{…": the pieces are joined once per page, which costs
+        # half of formatting each listen on its own.
         parts: list[bytes] = []
         day, prefix = None, b""
         for track_id, seconds, client in rows:
@@ -275,14 +276,19 @@ def write_listens(
             if seconds // 86_400 != day:  # listens come in time order: days change rarely
                 day = seconds // 86_400
                 prefix = days(day)
-            track, album, artists = fragment
-            parts.append(
-                b'%s{"listened_at":"%s%s","client":%s,%s%s%s'
-                % (separator, prefix, clock[seconds % 86_400], client_json, track, album, artists)
+            parts += (
+                b',\n{"listened_at":"',
+                prefix,
+                clock[seconds % 86_400],
+                b'","client":',
+                client_json,
+                b",",
+                *fragment,
             )
-            separator = b",\n"
-        written += len(parts)
         if parts:
+            if not written:
+                parts[0] = parts[0][2:]  # the first listen has no comma before it
+            written += len(parts) // 9
             handle.write(b"".join(parts))
     return written, skipped
 
