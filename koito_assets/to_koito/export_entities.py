@@ -56,7 +56,6 @@ GO_SPACE = (
     "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
-CANONICAL = "Canonical"
 # Built tracks per generation (two are kept). A typical track costs ~0.4 kB here (its album's and
 # artists' parts being shared), so one generation holds ~100,000 tracks. Albums, artists and
 # credit lists are fewer; a full cache of them is emptied instead (~0.4 kB per entry).
