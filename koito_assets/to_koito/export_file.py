@@ -36,6 +36,7 @@ import psycopg
 
 from koito_assets.db.connection import connect
 from koito_assets.db.sql_files import sql_text
+from koito_assets.gc_pause import collector_paused
 from koito_assets.to_koito.export_entities import EntityWriter
 
 VERSION = "1"
@@ -328,7 +329,9 @@ def write_export(
         entities.create_credit_table()
         user = _username(conn)
         query = sql_text("export", "listens_of_file" if scope.file_key else "listens")
-        with atomic_file(target) as handle:
+        # The built tracks are hundreds of thousands of long-lived, acyclic tuples: collections
+        # the allocations would trigger only walk them again.
+        with atomic_file(target) as handle, collector_paused():
             handle.write(_header(exported_at, user))
             with conn.cursor(name="koito_export_listens") as cursor:
                 cursor.itersize = PAGE_ROWS
