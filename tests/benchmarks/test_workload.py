@@ -1,7 +1,7 @@
 """The workload generator writes every format in the right shape, deterministically, at size.
 
 Shapes are checked with json/csv/zipfile directly (not with the project's parsers), against
-spec/field-notes.md §3 and spec/koito-reference.md §3–4.
+docs/koito-reference.md §3 and §4.
 """
 
 from __future__ import annotations

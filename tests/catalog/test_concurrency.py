@@ -1,4 +1,4 @@
-"""No duplicates under concurrency (design.md §5.7): bulk resolutions and live submits racing
+"""No duplicates under concurrency (docs/design.md §5.7): bulk resolutions and live submits racing
 for the same new artists, releases and tracks end with exactly one of each.
 
 The scenario is built so that every serial order of its records gives the same catalogue (one

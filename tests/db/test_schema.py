@@ -1,4 +1,7 @@
-"""The schema we create is Koito v0.1.x's (spec §1), column by column, as information_schema sees it."""
+"""The schema we create is Koito v0.1.x's, column by column, as information_schema sees it.
+
+Koito's schema: docs/koito-reference.md §1.
+"""
 
 from __future__ import annotations
 

@@ -137,7 +137,7 @@ def test_entities_deleted_by_koitos_orphan_cleanup_before_loading_are_resolved_a
         assert _count(db_url, "SELECT count(*) FROM tracks") == 5
         with psycopg.connect(
             db_url, autocommit=True
-        ) as conn:  # Koito's CleanOrphanedEntries (spec §6)
+        ) as conn:  # Koito's CleanOrphanedEntries: docs/koito-reference.md §6
             conn.execute(
                 "DELETE FROM tracks t "
                 "WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id)"
