@@ -43,6 +43,8 @@ class FileSummary:
     albums_created: int = 0
     tracks_created: int = 0
     cache_hits: int = 0
+    # records whose play another source had already loaded, by that source (one play, one listen)
+    same_play: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
 
@@ -56,8 +58,16 @@ class FileSummary:
             f"{skipped} skipped, {self.listens_inserted} listens inserted, "
             f"{self.duplicates} duplicates ignored, {self.artists_created} artists / "
             f"{self.albums_created} albums / {self.tracks_created} tracks created, "
-            f"{self.cache_hits} cache hits, {self.seconds:.2f} s"
+            f"{self.cache_hits} cache hits, {self.seconds:.2f} s" + self._same_play_text()
         )
+
+    def _same_play_text(self) -> str:
+        """The line's tail: "; 812 plays already loaded from spotify (800), lastfm (12)"."""
+        if not self.same_play:
+            return ""
+        by_source = sorted(self.same_play.items(), key=lambda kv: -kv[1])
+        sources = ", ".join(f"{source} ({count})" for source, count in by_source)
+        return f"; {sum(self.same_play.values())} plays already loaded from {sources}"
 
     def as_json(self) -> dict:
         data = asdict(self)
@@ -82,6 +92,7 @@ def _summary_from_ledger(path: Path, row: dict | None, seconds: float) -> FileSu
     ):
         setattr(summary, name, row[name] or 0)
     summary.skipped = dict(row["skipped"] or {})
+    summary.same_play = dict(row["same_play"] or {})
     return summary
 
 

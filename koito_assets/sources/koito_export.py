@@ -105,6 +105,7 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
             client,
             position,
             KoitoListen(track, album, artists),
+            0,  # a Koito export keeps no play lengths
         )
     )
 

@@ -78,6 +78,7 @@ def scrobble(
             CLIENT,
             position,
             None,
+            0,  # Last.fm does not say how long a play lasted
         )
     )
 

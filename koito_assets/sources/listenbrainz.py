@@ -80,6 +80,7 @@ class _AdditionalInfo(TypedDict, total=False):
     duration_ms: Any
     media_player: Any
     submission_client: Any
+    ms_played: Any
 
 
 class _TrackMetadata(TypedDict, total=False):
@@ -249,6 +250,9 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
     if not duration:
         ms = info.get("duration_ms")
         duration = duration_seconds(ms, per_second=1000) if ms else 0
+    # ListenBrainz's Spotify importers keep Spotify's ms_played: how long the play lasted.
+    played = info.get("ms_played")
+    played = duration_seconds(played, per_second=1000) if played else 0
     client = info.get("media_player")
     if client.__class__ is not str or not clean or not client:
         client = ctx.optional_text(client, "media_player")
@@ -270,6 +274,7 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
             client,
             position,
             None,
+            played,
         )
     )
 

@@ -115,6 +115,7 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             FORMAT,
             position,
             None,
+            0,  # Maloja's "duration" is rarely set; the track's length stands in for it
         )
     )
 

@@ -52,6 +52,10 @@ class Scrobble(NamedTuple):
     client: str = ""  # "" is stored as NULL
     position: str = ""  # where in the file: "record 12", "listens/2024/3.jsonl line 7"
     koito: KoitoListen | None = None  # only for Koito exports
+    # How long this play lasted, when the source says (Spotify's ms_played): with the source's
+    # time convention it places the play in time for cross-source matching
+    # (docs/cross-source-dedupe.md). Not the track's duration: a skipped play is shorter.
+    played_s: int = 0  # 0 = unknown
 
 
 class SkipReason(str, Enum):

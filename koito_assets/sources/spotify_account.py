@@ -18,7 +18,7 @@ from typing import Any
 
 from koito_assets.sources.context import ReadContext
 from koito_assets.sources.errors import BadRecord
-from koito_assets.sources.fields import iso_seconds, shown, whole_number
+from koito_assets.sources.fields import duration_seconds, iso_seconds, shown, whole_number
 from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
 from koito_assets.sources.record import Skipped, SkipReason
 
@@ -77,5 +77,7 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             CLIENT,
             position,
             None,
+            # endTime is when the play ended; this is how long it lasted
+            duration_seconds(ms_played, per_second=1000),
         )
     )

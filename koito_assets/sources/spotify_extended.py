@@ -135,6 +135,8 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             CLIENT,
             position,
             None,
+            # ts is when the play ended; this is how long it lasted
+            duration_seconds(ms_played, per_second=1000),
         )
     )
 

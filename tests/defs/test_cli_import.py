@@ -24,6 +24,7 @@ SUMMARY_KEYS = {
     "albums_created",
     "tracks_created",
     "cache_hits",
+    "same_play",
     "seconds",
 }
 

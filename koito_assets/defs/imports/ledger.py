@@ -27,6 +27,9 @@ COUNT_COLUMNS = (
     "duplicates",
 )
 
+# jsonb columns: reason -> count (skipped), source -> records recognised (same_play)
+JSON_COLUMNS = frozenset({"skipped", "same_play"})
+
 
 @dataclass(frozen=True)
 class FileVersion:
@@ -78,7 +81,7 @@ def update_file(
     **values: Any,
 ) -> None:
     """Set counts/fields (only known columns), the status and one stage's seconds."""
-    allowed = set(COUNT_COLUMNS) | {"format", "sha256", "skipped", "error", "path"}
+    allowed = set(COUNT_COLUMNS) | {"format", "sha256", "error", "path"} | JSON_COLUMNS
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"unknown ledger columns: {sorted(unknown)}")
@@ -86,7 +89,8 @@ def update_file(
     params: list[Any] = []
     for column, value in values.items():
         assignments.append(f"{column} = %s")
-        params.append(json.dumps(value) if column == "skipped" else value)
+        is_json = column in JSON_COLUMNS and value is not None
+        params.append(json.dumps(value) if is_json else value)
     if status is not None:
         assignments.append("status = %s")
         params.append(status)

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,6 +31,7 @@ from koito_assets.db.connection import DatabaseUnreachable
 from koito_assets.db.resource import DB_POOL, KoitoDatabase
 from koito_assets.db.row_checks import without_row_checks
 from koito_assets.db.users import IMPORT_USER_ID
+from koito_assets.dedupe import conventions, matching
 from koito_assets.defs.imports import checks, ledger
 from koito_assets.defs.imports.queries import load_sql
 from koito_assets.defs.imports.staging import decode_record, stage_export
@@ -85,6 +87,11 @@ def markdown_table(headers: list[str], rows: list[list[object]]) -> dg.MetadataV
     return dg.MetadataValue.md("\n".join(lines))
 
 
+def _by_source(counts: dict[str, int]) -> str:
+    """``{"spotify": 3, "lastfm": 1}`` as "spotify (3), lastfm (1)", largest first."""
+    return ", ".join(f"{s} ({n})" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
 def _rate(count: int, seconds: float) -> float:
     return round(count / seconds, 1) if seconds > 0 else 0.0
 
@@ -135,6 +142,7 @@ def stage_records(
                     accepted=staged.accepted,
                     skipped=staged.skipped,
                     unique_keys=staged.unique_keys,
+                    same_play=None,  # counted again when the listens are loaded
                     stage="raw_scrobbles",
                     seconds=time.perf_counter() - started,
                 )
@@ -356,58 +364,141 @@ def create_entities(
 # -- listens_loaded -----------------------------------------------------------------------------
 
 
+@dataclass
+class ListenLoad:
+    """What loading a file's listens did, summed over the attempts that committed."""
+
+    inserted: int = 0
+    seconds: float = 0.0  # the insert, with the cross-source matching when it ran
+    matching: str = "off"  # off | koito_rule (no other source nearby) | matched
+    same_play: dict[str, int] = field(default_factory=dict)  # source -> records recognised
+    shifted: int = 0
+    candidate_pairs: int = 0
+
+    def add(self, other: "ListenLoad") -> None:
+        self.inserted += other.inserted
+        self.seconds += other.seconds
+        self.matching = other.matching
+        for source, count in other.same_play.items():
+            self.same_play[source] = self.same_play.get(source, 0) + count
+        self.shifted += other.shifted
+        self.candidate_pairs += other.candidate_pairs
+
+
 class LoadedListens(NamedTuple):
     """What insert_listens hands to finish_file."""
 
     file_id: int
-    inserted: int
-    insert_seconds: float
+    load: ListenLoad
     started: float  # perf_counter when the load began
 
 
-def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]:
-    """The file's listens in one INSERT … SELECT, inside the caller's transaction; the same
-    statement records which listens the file added (koito_import.file_listens).
+def _insert_by_koitos_rule(conn: psycopg.Connection, params: dict) -> int:
+    """The file's listens in one INSERT … SELECT: one per (track, second) not there yet. The
+    same statement records which listens the file added (koito_import.file_listens).
 
     The foreign-key checks on ``listens`` cost more than the insert itself (one lookup per row
     per key). Their guarantee is taken set-based instead (lock_listen_targets.sql), and where
     the role may (db/row_checks.py) the per-row checks are skipped. Elsewhere the insert runs
     as is.
     """
-    params = {"file_id": file_id, "user_id": IMPORT_USER_ID}
-    conn.execute(load_sql("lock_listen_targets"), params)
     with without_row_checks(conn):
-        started = time.perf_counter()
         try:
             with conn.transaction():  # a savepoint: a concurrent listen must not end the outer one
                 added = conn.execute(load_sql("load_listens"), params).fetchone()
         except psycopg.errors.UniqueViolation:
             added = conn.execute(load_sql("load_listens_on_conflict"), params).fetchone()
-        inserted = added[0] if added else 0  # the statements return no row when nothing was added
-        seconds = time.perf_counter() - started
-    return inserted, seconds
+    return added[0] if added else 0  # the statements return no row when nothing was added
+
+
+def _insert_listens(
+    conn: psycopg.Connection, file_id: int, format_name: str, settings: Settings
+) -> ListenLoad:
+    """Insert the file's listens inside the caller's transaction, one play one listen.
+
+    With ``KOITO_CROSS_SOURCE_DEDUPE=off`` Koito's rule alone decides (one listen per track and
+    second). Otherwise loads take turns, and when listens of another source lie near the file,
+    a play they already hold is skipped as ``same_play_from_<source>`` (koito_assets.dedupe).
+    """
+    params = {"file_id": file_id, "user_id": IMPORT_USER_ID}
+    dedupe = settings.cross_source_dedupe
+    source = conventions.source_of_format(format_name)
+    if dedupe:
+        matching.serialise_loads(conn, IMPORT_USER_ID)
+    conn.execute(load_sql("lock_listen_targets"), params)
+    # Known durations first: the matching places plays in time with them.
+    conn.execute(load_sql("fill_durations"), params)
+    started = time.perf_counter()
+    if dedupe and matching.other_sources_nearby(
+        conn, file_id, user_id=IMPORT_USER_ID, source=source
+    ):
+        with without_row_checks(conn):
+            match = matching.load_matching(
+                conn,
+                file_id,
+                user_id=IMPORT_USER_ID,
+                source=source,
+                tolerance_s=settings.cross_source_tolerance_s,
+            )
+        conn.execute(load_sql("record_matched_listens"), params)
+        return ListenLoad(
+            inserted=match.inserted,
+            seconds=time.perf_counter() - started,
+            matching="matched",
+            same_play=match.same_play,
+            shifted=match.shifted,
+            candidate_pairs=match.candidate_pairs,
+        )
+    inserted = _insert_by_koitos_rule(conn, params)
+    if dedupe and conventions.may_need_provenance(format_name):
+        matching.record_provenance(conn, file_id, source=source)
+    return ListenLoad(
+        inserted=inserted,
+        seconds=time.perf_counter() - started,
+        matching="koito_rule" if dedupe else "off",
+    )
+
+
+def _record_same_play(conn: psycopg.Connection, file_key: str, same_play: dict[str, int]) -> None:
+    """The records recognised as other sources' plays are skips: count them in the ledger."""
+    known = ledger.get_file(conn, file_key)
+    skipped = dict(known["skipped"] or {})
+    recognised = dict(known["same_play"] or {})
+    for source, count in same_play.items():
+        reason = conventions.skip_reason(source)
+        skipped[reason] = skipped.get(reason, 0) + count
+        recognised[source] = recognised.get(source, 0) + count
+    ledger.update_file(
+        conn,
+        file_key,
+        skipped=skipped,
+        same_play=recognised,
+        accepted=(known["accepted"] or 0) - sum(same_play.values()),
+    )
 
 
 def _load_listens(
-    conn: psycopg.Connection, db: KoitoDatabase, file_id: int, settings: Settings
-) -> tuple[int, float]:
+    conn: psycopg.Connection, db: KoitoDatabase, file_id: int, file_key: str, settings: Settings
+) -> ListenLoad:
     """Insert the file's listens; first re-resolve keys whose cache rows vanished.
 
     Koito's orphan clean-up may delete a track between our resolution and this insert: the
     insert then fails on the foreign key (or finds no cache row) and we resolve again
     (docs/design.md §5.8).
     """
-    inserted, insert_seconds = 0, 0.0
+    format_name = ledger.get_file(conn, file_key)["format"]
+    total = ListenLoad()
     for attempt in range(3):
         resolve_file_keys(conn, db, file_id, settings)
         try:
             with conn.transaction():
-                rows, seconds = _insert_listens(conn, file_id)
-                inserted, insert_seconds = inserted + rows, insert_seconds + seconds
-                conn.execute(load_sql("fill_durations"), {"file_id": file_id})
+                load = _insert_listens(conn, file_id, format_name, settings)
+                if load.same_play:
+                    _record_same_play(conn, file_key, load.same_play)
                 missing = conn.execute(load_sql("unresolved_keys"), {"file_id": file_id}).fetchone()
-                if missing is None:
-                    return inserted, insert_seconds
+            total.add(load)
+            if missing is None:
+                return total
         except psycopg.errors.ForeignKeyViolation:
             if attempt == 2:
                 raise
@@ -427,8 +518,8 @@ def _move_to_complete(path: Path, settings: Settings) -> Path | None:
 @dg.op(
     pool=DB_POOL,
     ins={"resolved": dg.In(dg.Nothing)},
-    description="The batch insert: every listen of the file in one statement, Koito's "
-    "(track, second) rule, then unknown durations filled.",
+    description="The batch insert: unknown durations filled, then the file's listens, one per "
+    "(track, second) as Koito keeps them, less the plays another source's listens already hold.",
 )
 def insert_listens(
     context: dg.OpExecutionContext, db: KoitoDatabase, settings: SettingsResource
@@ -436,17 +527,17 @@ def insert_listens(
     started = time.perf_counter()
     with transient_database_errors(context), db.connection() as conn:
         file_id = _file_id(conn, context.partition_key)
-        inserted, insert_seconds = _load_listens(conn, db, file_id, settings.value)
+        load = _load_listens(conn, db, file_id, context.partition_key, settings.value)
         with conn.transaction():
             ledger.update_file(
                 conn,
                 context.partition_key,
                 status="loaded",
-                listens_inserted=inserted,
+                listens_inserted=load.inserted,
                 stage="listens_insert",
-                seconds=insert_seconds,
+                seconds=load.seconds,
             )
-    return LoadedListens(file_id, inserted, insert_seconds, started)
+    return LoadedListens(file_id, load, started)
 
 
 @dg.op(
@@ -464,7 +555,8 @@ def finish_file(
     settings: SettingsResource,
     loaded: LoadedListens,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    file_key, file_id, inserted = context.partition_key, loaded.file_id, loaded.inserted
+    file_key, file_id = context.partition_key, loaded.file_id
+    load, inserted = loaded.load, loaded.load.inserted
     with transient_database_errors(context), db.connection() as conn:
         staged, unresolved, missing = conn.execute(
             load_sql("check_counts"), {"file_id": file_id}
@@ -499,8 +591,14 @@ def finish_file(
                     seconds=time.perf_counter() - loaded.started,
                 )
     seconds = time.perf_counter() - loaded.started
+    recognised = sum(load.same_play.values())
     context.log.info(
         f"{file_key}: {inserted} listens inserted, {facts.duplicates} duplicates ignored"
+        + (
+            f", {recognised} plays already loaded from {_by_source(load.same_play)}"
+            if recognised
+            else ""
+        )
         + (f", moved to {moved_to}" if moved_to else "")
     )
     yield dg.Output(
@@ -509,10 +607,17 @@ def finish_file(
         metadata={
             "listens_inserted": inserted,
             "duplicates_ignored": facts.duplicates,
+            # one play, one listen (docs/cross-source-dedupe.md)
+            "cross_source_dedupe": load.matching,
+            "same_play_recognised": recognised,
+            "same_play_by_source": markdown_table(
+                ["source", "records"], [[s, n] for s, n in sorted(load.same_play.items())]
+            ),
+            "listens_shifted_a_second": load.shifted,
             "seconds": round(seconds, 3),
             "listens_per_second": _rate(inserted, seconds),
-            "insert_seconds": round(loaded.insert_seconds, 3),
-            "insert_listens_per_second": _rate(inserted, loaded.insert_seconds),
+            "insert_seconds": round(load.seconds, 3),
+            "insert_listens_per_second": _rate(inserted, load.seconds),
             "moved_to": str(moved_to) if moved_to else "",
         },
     )

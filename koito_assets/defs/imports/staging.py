@@ -102,7 +102,8 @@ def stage_export(
         conn.cursor() as cur,
         cur.copy(
             "COPY koito_import.staged_scrobbles "
-            "(file_id, seq, lookup_key, listened_at, client, duration_s, payload) FROM STDIN"
+            "(file_id, seq, lookup_key, listened_at, client, duration_s, payload, played_s) "
+            "FROM STDIN"
         ) as copy,
     ):
         seq = 0
@@ -130,7 +131,8 @@ def stage_export(
             if last is None or ts > last:
                 last = ts
             lines.append(
-                f"{file_id}\t{seq}\t{key_text}\t{ts}\t{client}\t{item.duration_s}\t{payload}\n"
+                f"{file_id}\t{seq}\t{key_text}\t{ts}\t{client}\t{item.duration_s}\t{payload}"
+                f"\t{item.played_s}\n"
             )
             if len(lines) >= COPY_BATCH_ROWS:
                 copy.write("".join(lines))
