@@ -29,6 +29,9 @@ from koito_assets.db.connection import (
 )
 from koito_assets.settings import Settings
 
+# pg_advisory_lock key held while an instance opens: "dagster_" in ASCII.
+INSTANCE_SETUP_LOCK_KEY = 0x64_61_67_73_74_65_72_5F
+
 # The storage URL reaches Dagster through the environment, so no password is written to disk.
 DAGSTER_PG_URL_VAR = "KOITO_DAGSTER_PG_URL"
 
@@ -196,7 +199,11 @@ def persistent_instance(settings: Settings, koito_url: str) -> Iterator[dg.Dagst
     """The persistent instance, opened in this process (the CLI's runs are recorded there)."""
     home, env = prepare_dagster_home(settings, koito_url)
     os.environ.update(env)  # read by Dagster when it loads home/dagster.yaml
-    instance = dg.DagsterInstance.from_config(str(home))
+    # Opening the instance creates its tables on a fresh database; two commands started at once
+    # would both try (and one run fails): they take turns.
+    with connect(koito_url, autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(%s)", (INSTANCE_SETUP_LOCK_KEY,))
+        instance = dg.DagsterInstance.from_config(str(home))
     try:
         fail_runs_of_ended_processes(instance)
         yield instance

@@ -9,7 +9,7 @@ Koito).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 
@@ -30,7 +30,7 @@ class KoitoEntity(NamedTuple):
 
 
 class KoitoListen(NamedTuple):
-    """The pre-resolved entities of one Koito-export listen; artists in export order (0 = primary)."""
+    """The resolved entities of one Koito-export listen; artists in export order (0: primary)."""
 
     track: KoitoEntity
     album: KoitoEntity
@@ -58,7 +58,7 @@ class Scrobble(NamedTuple):
     played_s: int = 0  # 0 = unknown
 
 
-class SkipReason(str, Enum):
+class SkipReason(StrEnum):
     """Why a record was not imported. A closed set: reports count by these values."""
 
     NOT_A_PLAY = "not_a_play"  # Spotify: fails the configured play rule
@@ -66,8 +66,10 @@ class SkipReason(str, Enum):
     INCOGNITO = "incognito"
     MISSING_ARTIST = "missing_artist"
     MISSING_TITLE = "missing_title"
+    NAME_TOO_LONG = "name_too_long"  # a name PostgreSQL cannot index in Koito's alias keys
     OUTSIDE_TIME_WINDOW = "outside_time_window"
     UNPARSABLE_TIME = "unparsable_time"
+    TIME_OUT_OF_RANGE = "time_out_of_range"  # at or before 1970-01-01, or over a day ahead
     NOW_PLAYING = "now_playing"
     MALFORMED_RECORD = "malformed_record"
 

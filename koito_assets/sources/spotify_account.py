@@ -60,7 +60,7 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
     if ms_played < THIRTY_SECONDS_MS:
         return Skipped(SkipReason.NOT_A_PLAY, position, f"{ms_played} ms")
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
     return new_scrobble(
         (
             listened_at,
@@ -79,5 +79,6 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             None,
             # endTime is when the play ended; this is how long it lasted
             duration_seconds(ms_played, per_second=1000),
-        )
+        ),
+        ctx,
     )

@@ -26,6 +26,9 @@ SUMMARY_KEYS = {
     "cache_hits",
     "same_play",
     "seconds",
+    "partition",
+    "note",
+    "error",
 }
 
 

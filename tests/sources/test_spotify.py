@@ -152,7 +152,9 @@ def test_extended_history_zip_reads_audio_members_in_name_order_and_ignores_the_
             f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_2.json": (
                 FIXTURES / "endsong_0.json"
             ).read_bytes(),
-            f"{EXTENDED_FOLDER}/Streaming_History_Video_2023-2024.json": b'[{"ts": "2024-01-01T00:00:00Z"}]',
+            f"{EXTENDED_FOLDER}/Streaming_History_Video_2023-2024.json": (
+                b'[{"ts": "2024-01-01T00:00:00Z"}]'
+            ),
         },
     )
     export, records = read_all(path)
