@@ -201,25 +201,30 @@ class _Days:
 
 
 def _file_id(conn: psycopg.Connection, file_key: str) -> int:
-    """The ledger id of an import file whose added listens were recorded."""
+    """The ledger id of the import file ``file_key`` names: its partition key, or its own name
+    when that is unambiguous (a second file of one name gets a key with a content hash)."""
     if conn.execute("SELECT to_regclass('koito_import.file_listens')").fetchone()[0] is None:
         raise UnknownImportFile(
             f"{file_key}: this database keeps no record of which file added which listen "
             "(run `koito-import migrate`)"
         )
-    row = conn.execute(
+    rows = conn.execute(
         """
-        SELECT f.id, f.status, f.completed_at < m.applied_at,
+        SELECT f.id, f.file_key, f.status, f.completed_at < m.applied_at,
                EXISTS (SELECT 1 FROM koito_import.file_listens fl WHERE fl.file_id = f.id)
         FROM koito_import.import_files f
         LEFT JOIN koito_import.schema_migrations m ON m.version = 70
-        WHERE f.file_key = %s
+        WHERE f.file_key = %(key)s OR f.name = %(key)s
+        ORDER BY f.file_key = %(key)s DESC, f.id
         """,
-        (file_key,),
-    ).fetchone()
-    if row is None:
+        {"key": file_key},
+    ).fetchall()
+    if not rows:
         raise UnknownImportFile(f"{file_key}: no import file of that name in the import ledger")
-    file_id, status, before_records, recorded = row
+    if rows[0][1] != file_key and len(rows) > 1:
+        keys = ", ".join(row[1] for row in rows)
+        raise UnknownImportFile(f"{file_key}: {len(rows)} imported files have that name ({keys})")
+    file_id, _, status, before_records, recorded = rows[0]
     if not recorded and before_records:
         raise UnknownImportFile(
             f"{file_key}: imported before the database recorded which file added which listen; "

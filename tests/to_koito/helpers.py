@@ -34,20 +34,25 @@ def isolated_settings(config_dir: Path) -> SettingsResource:
 
 def import_file(
     db_url: str, path: Path, instance: dg.DagsterInstance, settings: SettingsResource
-) -> None:
-    """Import one file through the import assets, as ``koito-import import`` does."""
+) -> str:
+    """Import one file through the import assets, as ``koito-import import`` does; return its
+    partition key (its name, with a content hash when another file took that name first)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
-        ledger.register_file(conn, path.name, path)
-    instance.add_dynamic_partitions(export_files.name, [path.name])
+        file_id = ledger.register_file(conn, path.name, path)
+        file_key = conn.execute(
+            "SELECT file_key FROM koito_import.import_files WHERE id = %s", (file_id,)
+        ).fetchone()[0]
+    instance.add_dynamic_partitions(export_files.name, [file_key])
     result = dg.materialize(
         IMPORT_ASSETS,
-        partition_key=path.name,
+        partition_key=file_key,
         instance=instance,
         resources=import_resources(db_url, settings),
         raise_on_error=False,
     )
     assert result.success, f"import of {path.name} failed"
     assert all(check.passed for check in result.get_asset_check_evaluations())
+    return file_key
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -271,6 +271,37 @@ def test_one_import_files_export_holds_exactly_the_listens_it_added(db_url, sett
         write_export(db_url, out, ExportScope(file_key="never_imported.json"))
 
 
+def test_a_file_is_found_by_its_key_or_by_its_name_when_that_is_unambiguous(
+    db_url, settings, tmp_path
+):
+    # Two downloads, one name: the second file's partition key gets a content hash.
+    one = write_maloja(
+        tmp_path / "a" / "maloja_export.json", [maloja_scrobble(1700000000, ["A"], "One", "LP")]
+    )
+    two = write_maloja(
+        tmp_path / "b" / "maloja_export.json", [maloja_scrobble(1700000100, ["B"], "Two", "EP")]
+    )
+    with dg.DagsterInstance.ephemeral() as instance:
+        first_key = import_file(db_url, one, instance, settings)
+        second_key = import_file(db_url, two, instance, settings)
+    assert first_key == "maloja_export.json" != second_key
+
+    def titles(file_key: str) -> list[str]:
+        result = write_export(db_url, tmp_path / "koito_out.json", ExportScope(file_key=file_key))
+        return [primary_alias(x["track"]) for x in load(result.path)["listens"]]
+
+    assert titles(first_key) == ["One"] and titles(second_key) == ["Two"]
+    with psycopg.connect(db_url, autocommit=True) as conn:  # a name that is no key
+        conn.execute(
+            "UPDATE koito_import.import_files SET file_key = 'renamed' WHERE file_key = %s",
+            (first_key,),
+        )
+    with pytest.raises(UnknownImportFile, match="2 imported files have that name"):
+        write_export(
+            db_url, tmp_path / "koito_out.json", ExportScope(file_key="maloja_export.json")
+        )
+
+
 def test_a_file_imported_before_listens_were_recorded_is_refused_with_the_way_out(
     db_url, settings, tmp_path
 ):
