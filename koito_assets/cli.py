@@ -110,16 +110,24 @@ def _cmd_merge_into_sqlite(args: argparse.Namespace) -> int:
         args.koito_db,
         since=args.since,
         until=args.until,
+        file_key=args.file,
         backup=not args.no_backup,
         as_json=args.json,
         settings=read_settings(),
     )
 
 
-def _moment(text: str):
-    from koito_assets.commands.merge_into_sqlite import parse_moment
+def _cmd_export(args: argparse.Namespace) -> int:
+    from koito_assets.commands.export import run_export_command
 
-    return parse_moment(text)
+    return run_export_command(
+        args.out,
+        since=args.since,
+        until=args.until,
+        file_key=args.file,
+        as_json=args.json,
+        settings=read_settings(),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,6 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
     images = add("images", _cmd_images, "run the image backfill once")
     images.add_argument("--json", action="store_true", help="print one JSON object")
     images.add_argument("--download", action="store_true", help="also download into image_cache/")
+    export = add(
+        "export",
+        _cmd_export,
+        "write a Koito export file that a running Koito >= 0.3 imports from its import/ folder",
+    )
+    export.add_argument("out", metavar="OUT", help="the file, or a folder to name it in")
+    export.add_argument(
+        "--since", type=_time_bound(False), help="first moment (ISO 8601, UTC by default)"
+    )
+    export.add_argument(
+        "--until", type=_time_bound(True), help="last moment, inclusive (a date: its whole day)"
+    )
+    export.add_argument("--file", metavar="NAME", help="only the listens this import file added")
+    export.add_argument("--json", action="store_true", help="print one JSON object")
     merge = add(
         "merge-into-sqlite",
         _cmd_merge_into_sqlite,
@@ -159,16 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     merge.add_argument("koito_db", metavar="KOITO_DB", help="Koito's database file, koito.db")
     merge.add_argument(
-        "--since", type=_moment, metavar="T", help="only listens at or after T (unix s or ISO)"
+        "--since", type=_time_bound(False), help="first moment (ISO 8601, UTC by default)"
     )
     merge.add_argument(
-        "--until", type=_moment, metavar="T", help="only listens at or before T (unix s or ISO)"
+        "--until", type=_time_bound(True), help="last moment, inclusive (a date: its whole day)"
     )
+    merge.add_argument("--file", metavar="NAME", help="only the listens this import file added")
     merge.add_argument(
         "--no-backup", action="store_true", help="skip the backup koito.db.before-import-<time>"
     )
     merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser
+
+
+def _time_bound(end_of_day: bool):
+    from koito_assets.commands.time_bounds import time_bound
+
+    return time_bound(end_of_day)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

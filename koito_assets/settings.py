@@ -149,6 +149,9 @@ class Settings:
     lastfm_url: str = "https://ws.audioscrobbler.com"
     image_retry_hours: float = 24.0 * 7
 
+    # Koito export files (for a Koito >= 0.3 that already runs)
+    export_after_import: bool = False  # each imported file's listens exported automatically
+
     # Koito >= 0.3: the SQLite database every import is merged into as well (None: none)
     sqlite_db: Path | None = None
     sqlite_backup: bool = True
@@ -168,6 +171,11 @@ class Settings:
     @property
     def image_cache_dir(self) -> Path:
         return self.config_dir / "image_cache"
+
+    @property
+    def export_dir(self) -> Path:
+        """Where the Dagster assets write Koito export files."""
+        return self.config_dir / "export"
 
     @property
     def embedded_data_dir(self) -> Path:
@@ -229,6 +237,7 @@ class Settings:
                 "/"
             ),
             image_retry_hours=_float(env, "KOITO_IMAGE_RETRY_HOURS", 24.0 * 7),
+            export_after_import=_bool(env, "KOITO_EXPORT_AFTER_IMPORT"),
             sqlite_db=_path(env, "KOITO_SQLITE_DB"),
             sqlite_backup=_on_unless_false(env, "KOITO_SQLITE_BACKUP"),
             dagster_host=_read(env, "KOITO_DAGSTER_HOST") or "127.0.0.1",

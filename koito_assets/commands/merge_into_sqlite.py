@@ -1,22 +1,23 @@
 """``koito-import merge-into-sqlite KOITO_DB``: what we imported, into a Koito >= 0.3 database.
 
 Opens our database as every command does (embedded unless KOITO_DATABASE_URL is set), then
-merges (koito_assets/to_koito/sqlite_merge.py): all our listens, or those of a time window.
-Koito must be stopped. Prints a summary, or the report as one JSON object with ``--json``.
+merges (koito_assets/to_koito/sqlite_merge.py): all our listens, or those of an inclusive time
+window, or those one import file added. Koito must be stopped. Prints a summary, or the report
+as one JSON object with ``--json``.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import open_database
 from koito_assets.settings import Settings
+from koito_assets.to_koito.export_file import UnknownImportFile
 from koito_assets.to_koito.sqlite_mapping import MergeCheckFailed
 from koito_assets.to_koito.sqlite_merge import merge_into_sqlite
 from koito_assets.to_koito.sqlite_source import Selection
@@ -25,26 +26,12 @@ from koito_assets.to_koito.sqlite_target import KoitoMissing, SqliteRefused
 EXIT_OK, EXIT_FAILED, EXIT_UNREADABLE, EXIT_REFUSED = 0, 1, 2, 4
 
 
-def parse_moment(text: str) -> datetime:
-    """``--since``/``--until``: unix seconds, a date (midnight UTC) or an ISO 8601 time (UTC
-    unless it names its offset)."""
-    text = text.strip()
-    try:
-        if text.lstrip("-").isdigit():
-            return datetime.fromtimestamp(int(text), UTC)
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError, OSError):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time: give unix seconds, 2024-03-01 or 2024-03-01T18:30:00Z"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def run_merge_command(
     koito_db: str,
     *,
     since: datetime | None,
     until: datetime | None,
+    file_key: str | None,
     backup: bool,
     as_json: bool,
     settings: Settings,
@@ -54,7 +41,10 @@ def run_merge_command(
     with open_database(settings) as url:
         prepare_database(url, settings)
         try:
-            report = merge_into_sqlite(url, path, Selection(since, until), backup=backup)
+            report = merge_into_sqlite(url, path, Selection(since, until, file_key), backup=backup)
+        except UnknownImportFile as exc:
+            print(f"koito-import: {exc}", file=sys.stderr)
+            return EXIT_FAILED
         except KoitoMissing as exc:
             print(f"koito-import: {exc}", file=sys.stderr)
             return EXIT_UNREADABLE

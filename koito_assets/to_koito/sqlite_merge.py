@@ -44,6 +44,7 @@ class MergeReport:
     goose_version: int
     since: str | None
     until: str | None
+    file: str | None
     counts: MappingCounts
     listens_selected: int
     seconds: dict[str, float] = field(default_factory=dict)
@@ -60,6 +61,7 @@ class MergeReport:
             "goose_version": self.goose_version,
             "since": self.since,
             "until": self.until,
+            "file": self.file,
             "artists": {"matched": c.artists_matched, "created": c.artists_created},
             "releases": {"matched": c.releases_matched, "created": c.releases_created},
             "tracks": {"matched": c.tracks_matched, "created": c.tracks_created},
@@ -115,7 +117,8 @@ def merge_into_sqlite(
     ``ours`` is our database: a URL, or a connection outside any transaction.
 
     Raises ``SqliteRefused`` (file untouched) when Koito is running or the file is not a Koito
-    we know, ``DatabaseUnreachable`` when our database does not answer, ``MergeCheckFailed``
+    we know, ``DatabaseUnreachable`` when our database does not answer, ``UnknownImportFile``
+    (nothing written) when ``selection.file_key`` names no recorded import, ``MergeCheckFailed``
     (rolled back) when a check before commit fails; any other error also rolls back.
     """
     selection = selection or Selection()
@@ -158,6 +161,7 @@ def merge_into_sqlite(
         goose_version=target.goose_version,
         since=selection.since.isoformat() if selection.since else None,
         until=selection.until.isoformat() if selection.until else None,
+        file=selection.file_key,
         counts=counts,
         listens_selected=selected,
         seconds=seconds,

@@ -19,6 +19,7 @@ import psycopg
 
 from koito_assets.db.sql_files import sql_text
 from koito_assets.db.users import IMPORT_USER_ID
+from koito_assets.to_koito.export_file import recorded_file_id
 
 FOLDER = "to_koito"
 BATCH_ROWS = 50_000
@@ -26,10 +27,12 @@ BATCH_ROWS = 50_000
 
 @dataclass(frozen=True)
 class Selection:
-    """Which of our listens to merge: an inclusive time window, either end open."""
+    """Which of our listens to merge: an inclusive time window (either end open), and only
+    those one import file added (its partition key, or its name when that is unambiguous)."""
 
     since: datetime | None = None
     until: datetime | None = None
+    file_key: str | None = None
 
 
 def _blank(text: str | None) -> bool:
@@ -76,10 +79,19 @@ def load_selection(pg: psycopg.Connection, conn: sqlite3.Connection, selection: 
 
 def _load(pg: psycopg.Connection, conn: sqlite3.Connection, selection: Selection) -> int:
     with pg.transaction():
+        file_id = recorded_file_id(pg, selection.file_key) if selection.file_key else None
         pg.execute(
             sql_text(FOLDER, "pg_merge_selection"),
-            {"user_id": IMPORT_USER_ID, "since": selection.since, "until": selection.until},
+            {
+                "user_id": IMPORT_USER_ID,
+                "since": selection.since,
+                "until": selection.until,
+                "file_id": file_id,
+            },
         )
+        pg.execute(sql_text(FOLDER, "pg_merge_file_listens"))  # empty without a file
+        if file_id is not None:
+            pg.execute("ANALYZE merge_file_listens")
         pg.execute(sql_text(FOLDER, "pg_merge_tracks"))
         pg.execute("ANALYZE merge_tracks")
 

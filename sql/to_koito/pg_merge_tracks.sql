@@ -8,4 +8,8 @@ FROM listens l, merge_selection s
 WHERE l.user_id = s.user_id
   AND (s.since IS NULL OR l.listened_at >= s.since)
   AND (s.until IS NULL OR l.listened_at <= s.until)
+  AND (s.file_id IS NULL OR EXISTS (
+      SELECT 1 FROM merge_file_listens f
+      WHERE f.track_id = l.track_id AND f.listened_at = l.listened_at
+  ))
 GROUP BY l.track_id

@@ -1,11 +1,14 @@
 """The reference a merge is held to: the same listens as a Koito export, read the way Koito would.
 
-``write_export`` writes our database's listens as a Koito export v1 file (the shape Koito's own
-export has: listens in time order, each with its track, album and artists, primary artist
-first, every alias). Imported by our Koito-export reader into a fresh database, it gives what
-Koito's importer makes of those listens; ``catalogue_of`` reads that database and a merged
-SQLite file into one comparable shape (names, aliases, primaries, the artists of tracks and
-releases, listens), ids left out.
+``write_export`` writes our database's listens as a Koito export v1 file row for row, as they
+are: listens in time order, each with its track, album and artists, primary artist first, every
+alias. The rule tests plant rows Koito's importer trips on (blank names, tracks without
+artists), and the project's writer (koito_assets/to_koito/export_file.py) repairs or leaves
+those out, so they need this unrepaired rendering; the acceptance test on realistic histories
+uses the project's writer. Imported by our Koito-export reader into a fresh database, the file
+gives what Koito's importer makes of those listens; ``catalogue_of_*`` reads that database and a
+merged SQLite file into one comparable shape (names, aliases, primaries, the artists of tracks
+and releases, listens), ids left out.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """merge-into-sqlite as a whole: all or nothing, checked before commit, idempotent, a union,
-and the same as Koito's export-file importer on a realistic history."""
+one import file's listens, and the same as Koito's export-file importer reading the project's
+export file of a realistic history."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ import psycopg
 import pytest
 
 from benchmarks.workload import generate
+from koito_assets.to_koito.export_file import UnknownImportFile
+from koito_assets.to_koito.export_file import write_export as write_koito_export
 from koito_assets.to_koito.sqlite_mapping import MergeCheckFailed
 from koito_assets.to_koito.sqlite_merge import merge_into_sqlite
+from koito_assets.to_koito.sqlite_source import Selection
+from tests.defs.exports import maloja_scrobble, write_maloja
 from tests.to_koito.catalogue import Catalogue
 from tests.to_koito.export_oracle import (
     catalogue_of_postgres,
     catalogue_of_sqlite,
     differences,
-    write_export,
 )
 from tests.to_koito.koito_migrator import migrate_to_sqlite
 from tests.to_koito.koito_sqlite import connect, create_koito_db
@@ -126,12 +130,19 @@ def history(tmp_path_factory) -> Path:
     return generate("listenbrainz_zip", 3000, tmp_path_factory.mktemp("history"), seed=11)
 
 
-def test_the_same_as_koitos_importer_reading_our_export(
-    db_url: str, second_db_url: str, import_file: ImportFile, history: Path, tmp_path: Path
+@pytest.mark.parametrize("source", ["listenbrainz_zip", "koito"])
+def test_the_same_as_koitos_importer_reading_our_export_file(
+    db_url: str, second_db_url: str, import_file: ImportFile, tmp_path: Path, source: str
 ):
+    # Our library as the project's Koito export file, read by our Koito-export reader into a
+    # fresh database: what Koito's importer makes of those listens. The merge into a fresh
+    # Koito database must make the same: entities, names, aliases and their sources, primaries,
+    # the artists of tracks and releases, images, listens.
+    history = generate(source, 3000, tmp_path / "history", seed=11)
     import_file(history, db_url)
-    export = write_export(db_url, tmp_path / "export" / "koito_export.json")
-    import_file(export, second_db_url)
+    exported = write_koito_export(db_url, tmp_path / "export")
+    assert exported.listens == 3000 and not exported.skipped
+    import_file(exported.path, second_db_url)
     path = create_koito_db(tmp_path / "koito.db")
     report = merge_into_sqlite(db_url, path)
     assert differences(catalogue_of_postgres(second_db_url), catalogue_of_sqlite(path)) == []
@@ -140,6 +151,26 @@ def test_the_same_as_koitos_importer_reading_our_export(
     before = dump(path)
     again = merge_into_sqlite(db_url, path, backup=False)
     assert dump(path) == before and again.counts.listens_added == 0
+
+
+def test_one_import_files_listens(db_url: str, import_file: ImportFile, tmp_path: Path):
+    first = write_maloja(
+        tmp_path / "maloja_export_1.json",
+        [maloja_scrobble(1_700_000_000 + n, ["Band"], f"Song {n}", "Album") for n in range(5)],
+    )
+    second = write_maloja(
+        tmp_path / "maloja_export_2.json",
+        [maloja_scrobble(1_700_000_002 + n, ["Band"], f"Song {n + 2}", "Album") for n in range(5)],
+    )
+    import_file(first, db_url)
+    import_file(second, db_url)  # its first three listens are the first file's last three
+    path = create_koito_db(tmp_path / "koito.db")
+    report = merge_into_sqlite(db_url, path, Selection(file_key=second.name), backup=False)
+    assert report.file == second.name
+    assert report.listens_selected == report.counts.listens_added == 2  # what it added
+    assert count(path, "listens") == 2 and count(path, "tracks") == 2
+    with pytest.raises(UnknownImportFile, match="no import file of that name"):
+        merge_into_sqlite(db_url, path, Selection(file_key="never.json"), backup=False)
 
 
 def test_merging_into_the_database_koitos_migrator_made_from_ours_changes_nothing(

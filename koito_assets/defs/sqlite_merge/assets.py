@@ -1,23 +1,26 @@
 """``koito_sqlite_merged``: each import also lands in a Koito >= 0.3 SQLite database, if asked.
 
 Off by default. With KOITO_SQLITE_DB naming Koito's database file (koito.db), every import
-file's run ends by merging our listens into it (koito_assets/to_koito/sqlite_merge.py), with a
-backup first unless KOITO_SQLITE_BACKUP=false. All our listens, not only the file's: what Koito
-already has costs a look and changes nothing, and files imported before the setting land too.
-Without the setting the step materialises nothing. Koito must be stopped while it runs: a
-database in use is asked again a few times (it may be another file's merge finishing), then the
-step fails saying so; the import itself is already complete in our database, and
-re-materialising the partition merges it later.
+file's run ends by merging the listens that file added into it
+(koito_assets/to_koito/sqlite_merge.py), with a backup first unless KOITO_SQLITE_BACKUP=false. A
+file imported before our database recorded which listens a file added is merged whole-library
+instead (what Koito already has costs a look and changes nothing). Without the setting the step
+materialises nothing. Koito must be stopped while it runs: a database in use is asked again a
+few times (it may be another file's merge finishing), then the step fails saying so; the import
+itself is already complete in our database, and re-materialising the partition merges it later.
 """
 
 from collections.abc import Iterator
 
 import dagster as dg
+import psycopg
 
 from koito_assets.db.resource import DB_POOL, KoitoDatabase
 from koito_assets.defs.imports.partitions import export_files
 from koito_assets.settings_resource import SettingsResource
+from koito_assets.to_koito.export_file import UnknownImportFile, recorded_file_id
 from koito_assets.to_koito.sqlite_merge import MergeReport, merge_into_sqlite
+from koito_assets.to_koito.sqlite_source import Selection
 from koito_assets.to_koito.sqlite_target import DatabaseInUse, SqliteRefused
 
 GROUP = "koito_sqlite"
@@ -59,6 +62,16 @@ def report_metadata(report: MergeReport) -> dict[str, object]:
 _KINDS = ("artists", "releases", "tracks")
 
 
+def _file_selection(conn: psycopg.Connection, context: dg.AssetExecutionContext) -> Selection:
+    """The partition's file's listens; every listen when they were not recorded."""
+    try:
+        recorded_file_id(conn, context.partition_key)
+    except UnknownImportFile as exc:
+        context.log.warning(f"{exc}; merging every listen instead")
+        return Selection()
+    return Selection(file_key=context.partition_key)
+
+
 @dg.asset(
     partitions_def=export_files,
     group_name=GROUP,
@@ -78,9 +91,11 @@ def koito_sqlite_merged(
         return
     try:
         with db.connection() as conn:
+            selection = _file_selection(conn, context)
             report = merge_into_sqlite(
                 conn,
                 config.sqlite_db,
+                selection,
                 backup=config.sqlite_backup,
                 lock_timeout=LOCK_TIMEOUT_SECONDS,
             )
