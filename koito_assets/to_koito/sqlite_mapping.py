@@ -12,6 +12,7 @@ changes, which in practice is once or twice. The statements live in ``sql/to_koi
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 import uuid
@@ -47,18 +48,20 @@ class MappingCounts:
     step_seconds: dict[str, float] = field(default_factory=dict)
 
 
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+
+
 def statements(script: str) -> list[str]:
-    """The statements of an SQL script, split where SQLite says a statement is complete."""
+    """The statements of an SQL script, split where SQLite says a statement is complete;
+    pieces that hold only comments are no statements."""
     found: list[str] = []
     pending = ""
     for piece in script.split(";"):
         pending += piece + ";"
         if sqlite3.complete_statement(pending):
-            if pending.strip(" \t\r\n;"):
+            if _LINE_COMMENT.sub("", pending).strip(" \t\r\n;"):
                 found.append(pending.strip())
             pending = ""
-    if pending.strip(" \t\r\n;"):
-        found.append(pending.strip())
     return found
 
 

@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from koito_assets.db.connection import connect
+from koito_assets.to_koito.export_file import recorded_file_id
 from koito_assets.to_koito.sqlite_mapping import (
     MappingCounts,
     map_and_write,
@@ -100,7 +101,7 @@ def _our_database(source: str | psycopg.Connection) -> Iterator[psycopg.Connecti
     if isinstance(source, psycopg.Connection):
         yield source
         return
-    with connect(source) as conn:
+    with connect(source, autocommit=True) as conn:  # the load opens its own snapshot
         yield conn
 
 
@@ -125,6 +126,8 @@ def merge_into_sqlite(
     started = time.perf_counter()
     seconds: dict[str, float] = {}
     with _our_database(ours) as pg:
+        if selection.file_key:  # an unknown file is refused before Koito's file is touched
+            recorded_file_id(pg, selection.file_key)
         target = open_koito(sqlite_path, lock_timeout=lock_timeout)
         conn = target.conn
         try:

@@ -117,8 +117,8 @@ def _load(pg: psycopg.Connection, conn: sqlite3.Connection, selection: Selection
             "INSERT INTO m_track_artist (our_track, our_artist, position) VALUES (?, ?, ?)",
             _copy_rows(pg, "pg_track_artists", ["int4", "int4", "int4"]),
         )
-        releases = (
-            (rid, mbid, image or None, int(bool(various)), title)
+        releases = (  # a blank title is no title: Koito creates the album titled ""
+            (rid, mbid, image or None, int(bool(various)), "" if _blank(title) else title)
             for rid, mbid, image, various, title in _copy_rows(
                 pg, "pg_releases", ["int4", "text", "text", "bool", "text"]
             )

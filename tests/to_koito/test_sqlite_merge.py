@@ -169,8 +169,10 @@ def test_one_import_files_listens(db_url: str, import_file: ImportFile, tmp_path
     assert report.file == second.name
     assert report.listens_selected == report.counts.listens_added == 2  # what it added
     assert count(path, "listens") == 2 and count(path, "tracks") == 2
+    files = set(tmp_path.iterdir())
     with pytest.raises(UnknownImportFile, match="no import file of that name"):
-        merge_into_sqlite(db_url, path, Selection(file_key="never.json"), backup=False)
+        merge_into_sqlite(db_url, path, Selection(file_key="never.json"))
+    assert set(tmp_path.iterdir()) == files  # refused before any backup was written
 
 
 def test_merging_into_the_database_koitos_migrator_made_from_ours_changes_nothing(
