@@ -17,6 +17,12 @@ On one fresh database of one server (embedded unless KOITO_DATABASE_URL is set),
    against a fake MusicBrainz at 1 request/s and 20 ms latency, its requests and seconds, the
    catalogue compared with one lookup per MBID's; the 25,000-recording case is skipped with
    --quick;
+8. a Koito export file of a 1,000,000-listen library (100,000 with --quick), built in SQL in a
+   database of its own and written by a child process that reports its peak resident memory
+   (benchmarks/export_bench.py);
+9. merge-into-sqlite of the seed library, and of the large one, into a Koito >= 0.3 SQLite
+   database: fresh, the same again, and one already holding as many listens of other entities
+   (benchmarks/sqlite_merge_bench.py; each merge a child process with its peak memory);
 
 then the ratios. Absolute numbers move with the machine's load; the ratios are what to quote.
 """
@@ -36,6 +42,7 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
+EXPORT_LISTENS, EXPORT_LISTENS_QUICK = 1_000_000, 100_000
 OUT_DIR = ROOT / "benchmarks" / "out"
 
 
@@ -183,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from benchmarks import dedupe_bench
     from benchmarks.ceiling import measure_ceiling
+    from benchmarks.export_bench import measure as measure_export
+    from benchmarks.sqlite_merge_bench import measure as sqlite_merges
     from benchmarks.workload import generate
     from koito_assets.db.bootstrap import prepare_database
     from koito_assets.db.connection import embedded_server
@@ -215,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         per_url = _fresh_database(admin, "koito_bench_per_scrobble")
         prepare_database(per_url, settings)
         results["per_scrobble"] = per_scrobble(seed_file, per_url, args.sample)
+        results["sqlite_merge_seed"] = sqlite_merges(url, work / "sqlite-seed")
 
         print("one play, one listen: the load stage with and without the matching…", flush=True)
         results["dedupe_seed"] = dedupe_bench.seed_on_and_off(seed_file, admin, settings, work)
@@ -232,12 +242,18 @@ def main(argv: list[str] | None = None) -> int:
             results["large_dedupe_off"] = _child_import(
                 large_file, large_off_url, work / "koito-large-off", dedupe="off"
             )
+            results["sqlite_merge_large"] = sqlite_merges(large_url, work / "sqlite-large")
 
         from benchmarks import musicbrainz_bench
 
         results["musicbrainz"] = musicbrainz_bench.run(
             admin, work / "musicbrainz", quick=args.quick, latency_s=0.02, large_rate=20.0
         )
+
+        export_url = _fresh_database(admin, "koito_bench_export")
+        prepare_database(export_url, settings)
+        listens = EXPORT_LISTENS_QUICK if args.quick else EXPORT_LISTENS
+        results["export"] = measure_export(export_url, listens, work)
 
     upsert = ceiling["upsert_rows_per_s"]
     results["ratio_insert_over_upsert_ceiling"] = round(
@@ -313,6 +329,7 @@ def _print_table(r: dict) -> None:
     )
     speedup = r["ratio_pipeline_over_per_scrobble"]
     print(_row("pipeline over per-scrobble (records/s ratio)", speedup, ">= 20", speedup >= 20))
+    _print_merges(r["sqlite_merge_seed"], "seed (49,050)", "< 5 s", 5)
     if "large" in r:
         large = r["large"]
         print(
@@ -340,6 +357,36 @@ def _print_table(r: dict) -> None:
         from benchmarks.musicbrainz_bench import print_table
 
         print_table(r["musicbrainz"])
+    _print_export(r["export"], full=not r["quick"])
+    if "sqlite_merge_large" in r:
+        _print_merges(r["sqlite_merge_large"], "large (1,000,000)", "< 60 s", 60)
+
+
+def _print_export(export: dict, *, full: bool) -> None:
+    """The Koito export rows; the targets are for the full run's 1,000,000 listens."""
+    rate, peak = export["listens_per_second"], export["peak_rss_mb"]
+    speed = (">= 100,000", rate >= 100_000) if full else ("", None)
+    memory = ("< 200", peak < 200) if full else ("", None)
+    print(_row(f"Koito export: {export['listens']:,} listens (listens/s)", rate, *speed))
+    print(_row("  file (MB), seconds", f"{export['bytes'] / 1e6:.0f}, {export['seconds']}"))
+    print(_row("  the writer's own CPU (s)", export["client_cpu_seconds"]))
+    print(_row("  peak resident memory (MB)", peak, *memory))
+
+
+def _print_merges(merges: dict, label: str, target: str, limit: float) -> None:
+    """merge-into-sqlite rows; the target holds for a merge that writes (not for "again")."""
+    names = {
+        "into_fresh": "into Koito's fresh database",
+        "again": "the same again (everything there)",
+        "into_full": "into a database already holding as many",
+    }
+    for name, text in names.items():
+        merge = merges[name]
+        seconds = merge["seconds"]["total"]
+        check = (target, seconds < limit) if name != "again" else ("", None)
+        print(_row(f"merge-into-sqlite {label} {text} (s)", seconds, *check))
+        print(_row("  of which the backup (s)", merge["seconds"].get("backup", 0.0)))
+        print(_row("  peak resident memory (MB)", merge["peak_rss_mb"]))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Exit codes, the same for every command: 0 done; 1 an unexpected failure; 2 a file could not be
 read (nothing was written for it); 3 the database is unreachable; 4 the database was refused
-(not Koito v0.1.x). Errors are one line on stderr, never a traceback (``python -X dev`` shows
-one for an unexpected failure), never a password.
+(not Koito v0.1.x; or, for merge-into-sqlite, a Koito SQLite database in use or of an unknown
+version, left untouched). Errors are one line on stderr, never a traceback (``python -X dev``
+shows one for an unexpected failure), never a password.
 """
 
 from __future__ import annotations
@@ -102,6 +103,33 @@ def _cmd_images(args: argparse.Namespace) -> int:
     return run_images_command(as_json=args.json, download=args.download, settings=read_settings())
 
 
+def _cmd_merge_into_sqlite(args: argparse.Namespace) -> int:
+    from koito_assets.commands.merge_into_sqlite import run_merge_command
+
+    return run_merge_command(
+        args.koito_db,
+        since=args.since,
+        until=args.until,
+        file_key=args.file,
+        backup=not args.no_backup,
+        as_json=args.json,
+        settings=read_settings(),
+    )
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from koito_assets.commands.export import run_export_command
+
+    return run_export_command(
+        args.out,
+        since=args.since,
+        until=args.until,
+        file_key=args.file,
+        as_json=args.json,
+        settings=read_settings(),
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="koito-import",
@@ -132,7 +160,44 @@ def build_parser() -> argparse.ArgumentParser:
     images = add("images", _cmd_images, "run the image backfill once")
     images.add_argument("--json", action="store_true", help="print one JSON object")
     images.add_argument("--download", action="store_true", help="also download into image_cache/")
+    export = add(
+        "export",
+        _cmd_export,
+        "write a Koito export file that a running Koito >= 0.3 imports from its import/ folder",
+    )
+    export.add_argument("out", metavar="OUT", help="the file, or a folder to name it in")
+    export.add_argument(
+        "--since", type=_time_bound(False), help="first moment (ISO 8601, UTC by default)"
+    )
+    export.add_argument(
+        "--until", type=_time_bound(True), help="last moment, inclusive (a date: its whole day)"
+    )
+    export.add_argument("--file", metavar="NAME", help="only the listens this import file added")
+    export.add_argument("--json", action="store_true", help="print one JSON object")
+    merge = add(
+        "merge-into-sqlite",
+        _cmd_merge_into_sqlite,
+        "merge what we imported into a Koito >= 0.3 SQLite database (stop Koito first)",
+    )
+    merge.add_argument("koito_db", metavar="KOITO_DB", help="Koito's database file, koito.db")
+    merge.add_argument(
+        "--since", type=_time_bound(False), help="first moment (ISO 8601, UTC by default)"
+    )
+    merge.add_argument(
+        "--until", type=_time_bound(True), help="last moment, inclusive (a date: its whole day)"
+    )
+    merge.add_argument("--file", metavar="NAME", help="only the listens this import file added")
+    merge.add_argument(
+        "--no-backup", action="store_true", help="skip the backup koito.db.before-import-<time>"
+    )
+    merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser
+
+
+def _time_bound(end_of_day: bool):
+    from koito_assets.commands.time_bounds import time_bound
+
+    return time_bound(end_of_day)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -45,6 +45,19 @@ def _bool(env: Mapping[str, str], name: str) -> bool:
     return (_read(env, name) or "").lower() == "true"
 
 
+def _on_unless_false(env: Mapping[str, str], name: str) -> bool:
+    """A switch that is on unless set to ``false`` (any case); another value is a mistake."""
+    raw = (_read(env, name) or "true").lower()
+    if raw not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false, not {raw!r}")
+    return raw == "true"
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = _read(env, name)
+    return Path(raw).expanduser().absolute() if raw else None
+
+
 def _int(env: Mapping[str, str], name: str, default: int | None) -> int | None:
     raw = _read(env, name)
     if raw is None:
@@ -136,6 +149,13 @@ class Settings:
     lastfm_url: str = "https://ws.audioscrobbler.com"
     image_retry_hours: float = 24.0 * 7
 
+    # Koito export files (for a Koito >= 0.3 that already runs)
+    export_after_import: bool = False  # each imported file's listens exported automatically
+
+    # Koito >= 0.3: the SQLite database every import is merged into as well (None: none)
+    sqlite_db: Path | None = None
+    sqlite_backup: bool = True
+
     # Serving
     dagster_host: str = "127.0.0.1"
     dagster_port: int = 3000
@@ -151,6 +171,11 @@ class Settings:
     @property
     def image_cache_dir(self) -> Path:
         return self.config_dir / "image_cache"
+
+    @property
+    def export_dir(self) -> Path:
+        """Where the Dagster assets write Koito export files."""
+        return self.config_dir / "export"
 
     @property
     def embedded_data_dir(self) -> Path:
@@ -212,6 +237,9 @@ class Settings:
                 "/"
             ),
             image_retry_hours=_float(env, "KOITO_IMAGE_RETRY_HOURS", 24.0 * 7),
+            export_after_import=_bool(env, "KOITO_EXPORT_AFTER_IMPORT"),
+            sqlite_db=_path(env, "KOITO_SQLITE_DB"),
+            sqlite_backup=_on_unless_false(env, "KOITO_SQLITE_BACKUP"),
             dagster_host=_read(env, "KOITO_DAGSTER_HOST") or "127.0.0.1",
             dagster_port=_int(env, "KOITO_DAGSTER_PORT", 3000) or 3000,
         )

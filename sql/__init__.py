@@ -5,6 +5,9 @@
 - ``imports/``: the statements the import assets run.
 - ``musicbrainz/``: the store of MusicBrainz's answers (koito_assets/enrich/musicbrainz_store.py).
 - ``dedupe/``: the cross-source matching the load runs (docs/cross-source-dedupe.md).
+- ``export/``: the Koito export file's reads (koito_assets/to_koito/export_file.py).
+- ``to_koito/``: merge-into-sqlite: what it reads of ours (``pg_*``) and what it runs in Koito's
+  SQLite database (``sqlite_*``; koito_assets/to_koito/sqlite_mapping.py).
 
 Read them with :func:`koito_assets.db.sql_files.sql_text` or :func:`sql_folder`.
 """

@@ -119,3 +119,9 @@ def test_cross_source_tolerance_is_a_sane_number_of_seconds(raw: str):
         Settings.from_env({"KOITO_CROSS_SOURCE_TOLERANCE_SECONDS": "30"}).cross_source_tolerance_s
         == 30
     )
+
+
+def test_automatic_koito_export_is_off_unless_asked_for():
+    assert not Settings.from_env({}).export_after_import
+    s = Settings.from_env({"KOITO_EXPORT_AFTER_IMPORT": "true", "KOITO_CONFIG_DIR": "/k"})
+    assert s.export_after_import and s.export_dir == Path("/k/export")

@@ -26,8 +26,7 @@ from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import DatabaseUnreachable, connect, open_database
 from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports import file_lock, ledger
-from koito_assets.defs.imports.assets import IMPORT_ASSETS
-from koito_assets.defs.imports.jobs import import_job
+from koito_assets.defs.imports.jobs import IMPORT_JOB_ASSETS, import_job
 from koito_assets.defs.imports.ledger import ImportStatus
 from koito_assets.defs.imports.partitions import export_files
 from koito_assets.settings import Settings
@@ -135,7 +134,7 @@ def import_job_for(url: str) -> dg.JobDefinition:
         "db": KoitoDatabase(url=url, settings=settings),
         "io_manager": dg.mem_io_manager,
     }
-    definitions = dg.Definitions(assets=IMPORT_ASSETS, jobs=[import_job], resources=resources)
+    definitions = dg.Definitions(assets=IMPORT_JOB_ASSETS, jobs=[import_job], resources=resources)
     return definitions.resolve_job_def(import_job.name)
 
 

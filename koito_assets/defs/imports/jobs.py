@@ -1,14 +1,19 @@
-"""The import job: the four import stages of one file, in one process."""
+"""The import job: the four import stages of one file, in one process, and the merge into a
+Koito >= 0.3 SQLite database that follows them when KOITO_SQLITE_DB names one (the merge step
+materialises nothing otherwise)."""
 
 import dagster as dg
 
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
+from koito_assets.defs.sqlite_merge.assets import koito_sqlite_merged
+
+IMPORT_JOB_ASSETS = [*IMPORT_ASSETS, koito_sqlite_merged]
 
 # In-process: a file's four stages run in the run's own process; the multiprocess executor
 # would start a Python process per stage (≈1.5 s each), longer than most imports take.
 import_job = dg.define_asset_job(
     name="import_export_file",
-    selection=dg.AssetSelection.assets(*IMPORT_ASSETS),
+    selection=dg.AssetSelection.assets(*IMPORT_JOB_ASSETS),
     tags={"koito/kind": "import"},
     executor_def=dg.in_process_executor,
 )

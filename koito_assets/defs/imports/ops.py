@@ -480,7 +480,8 @@ class LoadedListens(NamedTuple):
 
 
 def _insert_by_koitos_rule(conn: psycopg.Connection, params: dict) -> int:
-    """The file's listens in one INSERT … SELECT: one per (track, second) not there yet.
+    """The file's listens in one INSERT … SELECT: one per (track, second) not there yet. The
+    same statement records which listens the file added (koito_import.file_listens).
 
     The foreign-key checks on ``listens`` cost more than the insert itself (one lookup per row
     per key). Their guarantee is taken set-based instead (lock_listen_targets.sql), and where
@@ -490,9 +491,10 @@ def _insert_by_koitos_rule(conn: psycopg.Connection, params: dict) -> int:
     with without_row_checks(conn):
         try:
             with conn.transaction():  # a savepoint: a concurrent listen must not end the outer one
-                return conn.execute(load_sql("load_listens"), params).rowcount
+                added = conn.execute(load_sql("load_listens"), params).fetchone()
         except psycopg.errors.UniqueViolation:
-            return conn.execute(load_sql("load_listens_on_conflict"), params).rowcount
+            added = conn.execute(load_sql("load_listens_on_conflict"), params).fetchone()
+    return added[0] if added else 0  # the statements return no row when nothing was added
 
 
 def _insert_listens(
@@ -524,6 +526,7 @@ def _insert_listens(
                 source=source,
                 tolerance_s=settings.cross_source_tolerance_s,
             )
+        conn.execute(load_sql("record_matched_listens"), params)
         return ListenLoad(
             inserted=match.inserted,
             seconds=time.perf_counter() - started,

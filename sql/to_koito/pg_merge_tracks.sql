@@ -1,0 +1,15 @@
+-- merge-into-sqlite, on our database: the tracks of the merged listens, with their first listen
+-- (unix seconds) and how many listens are merged.
+CREATE TEMP TABLE merge_tracks ON COMMIT DROP AS
+SELECT l.track_id,
+       floor(extract(epoch FROM min(l.listened_at)))::bigint AS first_at,
+       count(*)::bigint AS listens
+FROM listens l, merge_selection s
+WHERE l.user_id = s.user_id
+  AND (s.since IS NULL OR l.listened_at >= s.since)
+  AND (s.until IS NULL OR l.listened_at <= s.until)
+  AND (s.file_id IS NULL OR EXISTS (
+      SELECT 1 FROM merge_file_listens f
+      WHERE f.track_id = l.track_id AND f.listened_at = l.listened_at
+  ))
+GROUP BY l.track_id
