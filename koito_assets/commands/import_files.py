@@ -1,9 +1,11 @@
 """``koito-import import PATH...``: the import job, run in this process, file by file.
 
 Each file becomes a partition and a run of the same job the sensor starts, recorded in the
-persistent Dagster instance (the one `make run` serves), so its run, metadata and checks show in
-the UI whether or not the webserver is up. A file that cannot be read fails alone (nothing is
-written for it) and the others go on. The summary comes from the import ledger.
+persistent Dagster instance (the one `make run` serves), so its run, metadata and checks show
+in the UI whether or not the webserver is up. A file that cannot be read
+fails alone (nothing is written for it) and the others go on. On a terminal a bar follows the
+file through its stages (records read, then each stage's own counts); the summary comes from
+the import ledger.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
 from koito_assets.defs.imports.jobs import import_job
 from koito_assets.defs.imports.partitions import export_files
+from koito_assets.progress import listening
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
 
@@ -139,8 +142,13 @@ def import_one(
     return summary, EXIT_FAILED
 
 
+def _label(path: Path, number: int, count: int) -> str:
+    name = path.name if len(path.name) <= 40 else path.name[:39] + "…"
+    return name if count == 1 else f"{name} [{number}/{count}]"
+
+
 def run_import_command(paths: list[str], *, as_json: bool, settings: Settings) -> int:
-    from tqdm import tqdm
+    from koito_assets.commands.progress_bar import FileProgressBar
 
     summaries: list[FileSummary] = []
     exit_code = EXIT_OK
@@ -148,17 +156,20 @@ def run_import_command(paths: list[str], *, as_json: bool, settings: Settings) -
         prepare_database(url, settings)
         job = import_job_for(url)
         show_bar = sys.stderr.isatty() and not as_json
-        bar = tqdm(total=len(paths), unit="file", disable=not show_bar, file=sys.stderr)
-        for raw in paths:
+        for number, raw in enumerate(paths, 1):
             path = Path(raw).expanduser().absolute()
-            bar.set_description(path.name[:40])
-            summary, code = import_one(path, instance, url, job)
+            bar = None
+            if show_bar:
+                bar = FileProgressBar(path.name, _label(path, number, len(paths)), sys.stderr)
+                with listening(bar):
+                    summary, code = import_one(path, instance, url, job)
+                bar.done()
+            else:
+                summary, code = import_one(path, instance, url, job)
             summaries.append(summary)
             exit_code = max(exit_code, code) if code != EXIT_OK else exit_code
             if not as_json:
-                bar.write(summary.line(), file=sys.stdout if code == EXIT_OK else sys.stderr)
-            bar.update(1)
-        bar.close()
+                print(summary.line(), file=sys.stdout if code == EXIT_OK else sys.stderr)
     if as_json:
         print(json.dumps({"files": [s.as_json() for s in summaries]}, indent=2))
     return exit_code

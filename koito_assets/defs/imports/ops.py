@@ -33,6 +33,7 @@ from koito_assets.defs.imports import checks, ledger
 from koito_assets.defs.imports.queries import load_sql
 from koito_assets.defs.imports.staging import decode_record, stage_export
 from koito_assets.enrich.musicbrainz import musicbrainz_from_settings
+from koito_assets.progress import stage_progress
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
 from koito_assets.sources import open_export
@@ -121,8 +122,9 @@ def stage_records(
             export = open_export(path, settings.value)
             for note in export.notes:
                 context.log.warning(f"{file_key}: {note}")
+            reading = stage_progress(context, "reading", unit="records")
             with conn.transaction():
-                staged = stage_export(conn, file_id, export)
+                staged = stage_export(conn, file_id, export, on_progress=reading)
                 ledger.update_file(
                     conn,
                     file_key,
@@ -140,6 +142,7 @@ def stage_records(
             with conn.transaction():
                 ledger.mark_failed(conn, file_key, str(exc))
             raise dg.Failure(description=str(exc)) from None
+    reading.finish(export.stats.records)
     seconds = time.perf_counter() - started
     skipped_rows = sorted(staged.skipped.items(), key=lambda kv: -kv[1])
     preview = [
@@ -175,6 +178,7 @@ def stage_records(
 def look_up_cache(context: dg.OpExecutionContext, db: KoitoDatabase) -> dg.Output[int]:
     file_key = context.partition_key
     started = time.perf_counter()
+    progress = stage_progress(context, "looking up keys", unit="keys")
     with transient_database_errors(context), db.connection() as conn, conn.transaction():
         file_id = _file_id(conn, file_key)
         conn.execute("DELETE FROM koito_import.file_keys WHERE file_id = %s", (file_id,))
@@ -194,6 +198,7 @@ def look_up_cache(context: dg.OpExecutionContext, db: KoitoDatabase) -> dg.Outpu
             stage="unique_entity_keys",
             seconds=seconds,
         )
+    progress.finish(keys)
     return dg.Output(
         file_id,
         metadata={
@@ -264,6 +269,7 @@ def create_entities(
 ) -> dg.Output[int]:
     file_key = context.partition_key
     started = time.perf_counter()
+    progress = stage_progress(context, "resolving", unit="keys")
     with transient_database_errors(context), db.connection() as conn:
         file_id = _file_id(conn, file_key)
         result = resolve_file_keys(conn, db, file_id, settings.value)
@@ -286,6 +292,7 @@ def create_entities(
                 stage="resolved_lookup",
                 seconds=seconds,
             )
+    progress.finish(len(result.ids))
     for key, reason in list(result.failed.items())[:20]:
         context.log.warning(f"{file_key}: cannot resolve {key!r}: {reason}")
     return dg.Output(
@@ -380,6 +387,7 @@ def insert_listens(
     context: dg.OpExecutionContext, db: KoitoDatabase, settings: SettingsResource
 ) -> LoadedListens:
     started = time.perf_counter()
+    progress = stage_progress(context, "inserting listens", unit="listens")
     with transient_database_errors(context), db.connection() as conn:
         file_id = _file_id(conn, context.partition_key)
         inserted, insert_seconds = _load_listens(conn, db, file_id, settings.value)
@@ -392,6 +400,7 @@ def insert_listens(
                 stage="listens_insert",
                 seconds=insert_seconds,
             )
+    progress.finish(inserted)
     return LoadedListens(file_id, inserted, insert_seconds, started)
 
 
@@ -411,6 +420,7 @@ def finish_file(
     loaded: LoadedListens,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     file_key, file_id, inserted = context.partition_key, loaded.file_id, loaded.inserted
+    progress = stage_progress(context, "checking", unit="listens")
     with transient_database_errors(context), db.connection() as conn:
         staged, unresolved, missing = conn.execute(
             load_sql("check_counts"), {"file_id": file_id}
@@ -444,6 +454,7 @@ def finish_file(
                     stage="listens_loaded",
                     seconds=time.perf_counter() - loaded.started,
                 )
+    progress.finish(staged)
     seconds = time.perf_counter() - loaded.started
     context.log.info(
         f"{file_key}: {inserted} listens inserted, {facts.duplicates} duplicates ignored"

@@ -25,6 +25,7 @@ from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Sc
 # a file of mostly podcasts cannot make memory grow with its size.
 MAX_SKIPPED_ROWS = 10_000
 COPY_BATCH_ROWS = 8192  # staged rows formatted per write to the COPY stream
+PROGRESS_EVERY = 10_000  # records between two on_progress calls (a terminal redraws at ~5 a second)
 
 # COPY's text format: a backslash, tab, newline or carriage return in a value is escaped; NULL is \N.
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
@@ -138,7 +139,7 @@ def stage_export(
             if len(result.preview) < preview_rows:
                 result.preview.append(item)
             seq += 1
-            if on_progress is not None and seq % 50_000 == 0:
+            if on_progress is not None and seq % PROGRESS_EVERY == 0:
                 on_progress(seq)
         if lines:
             copy.write("".join(lines))
