@@ -22,7 +22,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 LOG_EVERY_S = 5.0
 
@@ -151,13 +154,11 @@ class StageProgress:
 
 
 def stage_progress(
-    context: object, stage: str, *, unit: str = "records", total: int | None = None
+    context: dg.OpExecutionContext | dg.AssetExecutionContext,
+    stage: str,
+    *,
+    unit: str = "records",
+    total: int | None = None,
 ) -> StageProgress:
     """A stage of the partition a Dagster op or asset is running, logging to its run log."""
-    return StageProgress(
-        context.log,  # type: ignore[attr-defined]
-        context.partition_key,  # type: ignore[attr-defined]
-        stage,
-        unit=unit,
-        total=total,
-    )
+    return StageProgress(context.log, context.partition_key, stage, unit=unit, total=total)

@@ -1,8 +1,8 @@
 """``koito-import import PATH...``: the import job, run in this process, file by file.
 
 Each file becomes a partition and a run of the same job the sensor starts, recorded in the
-persistent Dagster instance (the one `make run` serves), so its run, metadata and checks show
-in the UI whether or not the webserver is up. A file that cannot be read
+persistent Dagster instance (the one `make run` serves), so its run, metadata, checks and
+listening report show in the UI whether or not the webserver is up. A file that cannot be read
 fails alone (nothing is written for it) and the others go on. On a terminal a bar follows the
 file through its stages (records read, then each stage's own counts); the summary comes from
 the import ledger.
@@ -26,6 +26,7 @@ from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
 from koito_assets.defs.imports.jobs import import_job
 from koito_assets.defs.imports.partitions import export_files
+from koito_assets.defs.reports.assets import REPORT_ASSETS
 from koito_assets.progress import listening
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
@@ -106,7 +107,9 @@ def import_job_for(url: str) -> dg.JobDefinition:
         "db": KoitoDatabase(url=url, settings=settings),
         "io_manager": dg.mem_io_manager,
     }
-    definitions = dg.Definitions(assets=IMPORT_ASSETS, jobs=[import_job], resources=resources)
+    definitions = dg.Definitions(
+        assets=[*IMPORT_ASSETS, *REPORT_ASSETS], jobs=[import_job], resources=resources
+    )
     return definitions.resolve_job_def(import_job.name)
 
 

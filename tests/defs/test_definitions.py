@@ -106,4 +106,4 @@ def test_every_step_of_the_import_shares_the_database_pool_and_runs_in_process(
     job = defs.resolve_job_def("import_export_file")
     assert job.executor_def.name == "in_process"
     pools = {op.name: op.pool for op in job.graph.iterate_op_defs()}
-    assert len(pools) == 6 and set(pools.values()) == {"koito_db"}, pools
+    assert len(pools) == 8 and set(pools.values()) == {"koito_db"}, pools

@@ -32,6 +32,7 @@ from koito_assets.db.users import IMPORT_USER_ID
 from koito_assets.defs.imports import checks, ledger
 from koito_assets.defs.imports.queries import load_sql
 from koito_assets.defs.imports.staging import decode_record, stage_export
+from koito_assets.defs.reports.facts import record_file_facts
 from koito_assets.enrich.musicbrainz import musicbrainz_from_settings
 from koito_assets.progress import stage_progress
 from koito_assets.settings import Settings
@@ -438,6 +439,9 @@ def finish_file(
         moved_to = None
         with conn.transaction():
             ledger.update_file(conn, file_key, duplicates=facts.duplicates)
+            # the listening report's aggregates, while the staging rows still exist
+            report_seconds = record_file_facts(conn, file_id, inserted)
+            ledger.update_file(conn, file_key, stage="report_facts", seconds=report_seconds)
         if facts.complete:
             moved_to = _move_to_complete(Path(known["path"]), settings.value)
             with conn.transaction():
