@@ -113,6 +113,7 @@ def test_the_report_shows_the_known_gap_top_artists_and_tracks(db_url, tmp_path,
     ]
     assert rows(report["skipped_by_reason"]) == [] and report["skipped"] == 0
 
+    assert report["at_a_glance"].startswith("`█▂··▇▃`\n\n2023-01 to 2023-06")
     # The chart: an SVG in a data URI, one bar per month with listens, a mark per empty month.
     match = re.fullmatch(
         r"!\[[^\]]*\]\(data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)\)",

@@ -5,11 +5,16 @@ sanitiser allows that protocol for ``src``; raw HTML, an inline ``<svg>`` includ
 as text). So the chart is an SVG document wrapped in a data URI in a Markdown image. Months
 without listens inside the span are marked under the axis in red: an export with a hole in it
 is the most common sign of an incomplete download.
+
+The UI shows Markdown under 1,000 characters in place and longer Markdown behind a "Show
+Markdown" link, so the chart (kilobytes) is one click away; a sparkline of block characters,
+one per month, fits in place.
 """
 
 from __future__ import annotations
 
 import base64
+import math
 from xml.sax.saxutils import escape
 
 from koito_assets.defs.reports.months import Month
@@ -96,3 +101,29 @@ def svg_markdown_image(svg: str, alt: str) -> str:
     """``svg`` as a Markdown image with a base64 data URI (what the Dagster UI displays)."""
     encoded = base64.b64encode(svg.encode("utf-8")).decode("ascii")
     return f"![{escape(alt)}](data:image/svg+xml;base64,{encoded})"
+
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+EMPTY = "·"
+INLINE_LIMIT = 1000  # characters of Markdown the Dagster UI shows in place
+MAX_SPARK_MONTHS = 480  # forty years a character each; longer histories get a character a year
+
+
+def sparkline_markdown(months: list[tuple[Month, int]]) -> str:
+    """One block character per month (``·`` for none), short enough to show in place."""
+    if not months:
+        return "no listens"
+    if len(months) <= MAX_SPARK_MONTHS:
+        points, unit = [(str(m), c) for m, c in months], "month"
+    else:
+        years: dict[int, int] = {}
+        for month, count in months:
+            years[month.year] = years.get(month.year, 0) + count
+        points, unit = [(str(y), c) for y, c in years.items()], "year"
+    top = max(count for _, count in points) or 1
+    line = "".join(
+        EMPTY if count == 0 else BLOCKS[min(len(BLOCKS), math.ceil(count / top * len(BLOCKS))) - 1]
+        for _, count in points
+    )
+    text = f"`{line}`\n\n{points[0][0]} to {points[-1][0]}, a {unit} a character; {EMPTY} none"
+    return text[:INLINE_LIMIT]

@@ -9,7 +9,7 @@ import psycopg
 
 from koito_assets.db.sql_files import sql_text
 from koito_assets.defs.imports import ledger
-from koito_assets.defs.reports.chart import month_chart_svg, svg_markdown_image
+from koito_assets.defs.reports.chart import month_chart_svg, sparkline_markdown, svg_markdown_image
 from koito_assets.defs.reports.facts import FileFacts, read_file_facts
 from koito_assets.defs.reports.months import Month, empty_runs, every_month, months_between
 
@@ -111,6 +111,7 @@ def report_metadata(report: ListeningReport) -> dict[str, dg.MetadataValue]:
     else:
         chart = f"No listens in {report.file_key}."
     metadata: dict[str, dg.MetadataValue] = {
+        "at_a_glance": dg.MetadataValue.md(sparkline_markdown(report.span)),
         "listens_per_month_chart": dg.MetadataValue.md(chart),
         "listens": dg.MetadataValue.int(facts.listens),
         "new_listens": dg.MetadataValue.int(report.new_listens),
