@@ -45,7 +45,7 @@ def _backend_cpu(pid: int) -> float | None:
 
 @contextmanager
 def cpu_clock(backend_pid: int) -> Iterator[dict[str, float]]:
-    """Wall time, client CPU and server CPU of a block: CPU survives a busy machine, wall does not."""
+    """Wall time, client CPU and server CPU of a block: CPU survives a busy machine; wall not."""
     out: dict[str, float] = {}
     server, client, wall = _backend_cpu(backend_pid), time.process_time(), time.perf_counter()
     yield out
@@ -153,8 +153,9 @@ def bench(
         seconds = clock["wall"]
         assert not result.failed and len(result.ids) == keys, result.failed
         out.append(
-            f"resolve_keys, {keys:,} new keys: {seconds:.2f} s wall ({keys / seconds:,.0f} keys/s; target < 2 s), "
-            f"{_cpu(clock)}; created {result.artists_created:,} artists, {result.albums_created:,} albums, "
+            f"resolve_keys, {keys:,} new keys: {seconds:.2f} s wall "
+            f"({keys / seconds:,.0f} keys/s; target < 2 s), {_cpu(clock)}; "
+            f"created {result.artists_created:,} artists, {result.albums_created:,} albums, "
             f"{result.tracks_created:,} tracks; {statements} statements = "
             f"{statements / keys:.4f} per key; per-key fallbacks: {result.batches_resolved_per_key}"
         )
@@ -203,7 +204,8 @@ def bench(
         rate, clock, track_id = hits_per_second(1_700_000_000)
         out.append(
             f"submit_listen, cache hits from one connection: {rate:,.0f} listens/s wall "
-            f"(target > 2,000/s), {_cpu(clock)} = {1000 * (clock['client'] + clock['server']) / len(sample):.3f} ms "
+            f"(target > 2,000/s), {_cpu(clock)} = "
+            f"{1000 * (clock['client'] + clock['server']) / len(sample):.3f} ms "
             f"CPU per listen; {conn.statements / len(sample):.2f} statements per listen"
         )
         # The caller's choice (submit_listen commits as the connection says): no wait for the
@@ -212,7 +214,8 @@ def bench(
         rate, clock, _ = hits_per_second(1_750_000_000)
         conn.execute("SET synchronous_commit = on")
         out.append(
-            f"  the same on a connection with synchronous_commit = off: {rate:,.0f} listens/s wall, {_cpu(clock)}"
+            f"  the same on a connection with synchronous_commit = off: {rate:,.0f} listens/s "
+            f"wall, {_cpu(clock)}"
         )
         # The floor of any per-listen path on this machine, now: one bare INSERT and commit.
         with cpu_clock(conn.info.backend_pid) as floor:
@@ -235,7 +238,8 @@ def bench(
         seconds = time.perf_counter() - started
         out.append(
             f"submit_listen, misses (full resolution, some creating entities): "
-            f"{len(fresh) / seconds:,.0f} listens/s; {conn.statements / len(fresh):.1f} statements per listen "
+            f"{len(fresh) / seconds:,.0f} listens/s; "
+            f"{conn.statements / len(fresh):.1f} statements per listen "
             f"(+ BEGIN/COMMIT)"
         )
     return out

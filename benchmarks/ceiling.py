@@ -1,8 +1,8 @@
 """The raw write ceiling: how fast this server takes listen-shaped rows, nothing else in the way.
 
 Every benchmark run measures this next to the import itself, so results can be quoted as ratios
-that survive a noisy machine (design.md §7). It only touches scratch tables of its own in schema
-``koito_bench``, never Koito's tables.
+that survive a noisy machine (docs/design.md §7). It only touches scratch tables of its own in
+schema ``koito_bench``, never Koito's tables.
 
     python -m benchmarks.ceiling --rows 1000000 [--repeats 3] [--url postgresql://...]
 

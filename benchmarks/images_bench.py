@@ -795,7 +795,9 @@ def _workers(value: str) -> list[int]:
     try:
         pools = [int(v) for v in value.split(",") if v.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {value!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a comma-separated list of numbers: {value!r}"
+        ) from None
     if not pools or min(pools) < 1:
         raise argparse.ArgumentTypeError("workers must be at least 1")
     return pools

@@ -9,6 +9,10 @@ On one fresh database of one server (embedded unless KOITO_DATABASE_URL is set),
 4. the per-scrobble path: ``submit_listen`` one record at a time on a 5,000-record sample;
 5. the ``large`` workload (1,000,000 scrobbles) through the asset graph, in a child process
    whose peak resident memory is measured (skipped with --quick);
+6. MusicBrainz in bulk (benchmarks/musicbrainz_bench.py): a ListenBrainz export full of MBIDs
+   against a fake MusicBrainz at 1 request/s and 20 ms latency, its requests and seconds, the
+   catalogue compared with one lookup per MBID's; the 25,000-recording case is skipped with
+   --quick;
 
 each import also times its listening report: the aggregates the load records before it drops
 the file's staging rows, plus the report asset that reads them;
@@ -216,6 +220,12 @@ def main(argv: list[str] | None = None) -> int:
             results["ceiling_large"] = measure_ceiling(large_url, 1_000_000)
             results["large"] = _child_import(large_file, large_url, work / "koito-large")
 
+        from benchmarks import musicbrainz_bench
+
+        results["musicbrainz"] = musicbrainz_bench.run(
+            admin, work / "musicbrainz", quick=args.quick, latency_s=0.02, large_rate=20.0
+        )
+
     upsert = ceiling["upsert_rows_per_s"]
     results["ratio_insert_over_upsert_ceiling"] = round(
         seed["insert_listens_per_second"] / upsert, 3
@@ -339,6 +349,10 @@ def _print_table(r: dict) -> None:
         )
         cl = r["ceiling_large"]
         print(_row("  ceiling at 1M: COPY→temp→INSERT (rows/s)", cl["upsert_rows_per_s"]))
+    if "musicbrainz" in r:
+        from benchmarks.musicbrainz_bench import print_table
+
+        print_table(r["musicbrainz"])
 
 
 if __name__ == "__main__":

@@ -1,1 +1,1 @@
-"""koito-assets: import a whole listening history into a Koito database, as a Dagster asset graph."""
+"""koito-assets: import a whole listening history into a Koito database as a Dagster asset graph."""

@@ -9,6 +9,7 @@ whether or not the webserver is up.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -16,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import dagster as dg
+import psutil
 import psycopg
 
 from koito_assets.db.connection import EMBEDDED_DAGSTER_DB, EMBEDDED_KOITO_DB, ensure_database
@@ -53,7 +55,7 @@ def dagster_storage_url(koito_url: str) -> str:
     """Dagster's database as a psycopg2 SQLAlchemy URL.
 
     dagster-postgres must use psycopg2: with SQLAlchemy 2.1 a plain ``postgresql://`` URL picks
-    psycopg 3, and every event write then fails.
+    psycopg 3, and every event write then fails (docs/design.md §8.2).
     """
     info = psycopg.conninfo.conninfo_to_dict(koito_url)
     info["dbname"] = dagster_database_name(koito_url)
@@ -92,6 +94,55 @@ def prepare_dagster_home(settings: Settings, koito_url: str) -> tuple[Path, dict
     return home, {"DAGSTER_HOME": str(home), DAGSTER_PG_URL_VAR: dagster_storage_url(koito_url)}
 
 
+# Tags of a run this process executes itself: the process that owns it, to tell a run whose
+# process was killed (its ops still hold their database-pool slots) from one still running.
+OWNER_TAG = "koito/owner"
+UNFINISHED = [
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
+
+
+def _process_identity(pid: int) -> str:
+    """Host, pid and start time: a pid alone may be reused after the process is gone."""
+    return f"{socket.gethostname()}:{pid}:{psutil.Process(pid).create_time():.0f}"
+
+
+def owner_tags() -> dict[str, str]:
+    """Tags that name this process as the owner of the runs it executes in-process."""
+    return {OWNER_TAG: _process_identity(os.getpid())}
+
+
+def _owner_gone(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid, _, _started = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's run: not ours to judge
+    try:
+        return _process_identity(int(pid)) != owner
+    except psutil.NoSuchProcess:
+        return True
+
+
+def fail_runs_of_ended_processes(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the in-process runs whose process ended without finishing them (killed), and
+    free the database-pool slots their steps held; otherwise those slots stay taken forever and
+    every later import waits for them. Returns the run ids."""
+    records = instance.get_run_records(dg.RunsFilter(statuses=UNFINISHED))
+    ended = []
+    for record in records:
+        run = record.dagster_run
+        owner = run.tags.get(OWNER_TAG)
+        if owner and _owner_gone(owner):
+            instance.report_run_failed(
+                run, "the process running it ended before the run finished (was it killed?)"
+            )
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            ended.append(run.run_id)
+    return ended
+
+
 @contextmanager
 def persistent_instance(settings: Settings, koito_url: str) -> Iterator[dg.DagsterInstance]:
     """The persistent instance, opened in this process (the CLI's runs are recorded there)."""
@@ -99,6 +150,7 @@ def persistent_instance(settings: Settings, koito_url: str) -> Iterator[dg.Dagst
     os.environ.update(env)  # read by Dagster when it loads home/dagster.yaml
     instance = dg.DagsterInstance.from_config(str(home))
     try:
+        fail_runs_of_ended_processes(instance)
         yield instance
     finally:
         instance.dispose()

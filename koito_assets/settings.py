@@ -1,9 +1,9 @@
 """Every setting of the project, read once from the environment.
 
-This is the only module that reads ``os.environ``. Names follow Koito's where Koito has the
-setting (spec §9), including its ``<VAR>_FILE`` convention: when ``VAR`` is empty and
-``VAR_FILE`` names a file, the file's content is the value (for secrets in containers).
-Booleans are true only for the case-insensitive string ``true``, as in Koito.
+This is the only module that reads ``os.environ``. Names follow Koito's where Koito has the setting
+(docs/koito-reference.md §9), including its ``<VAR>_FILE`` convention: when ``VAR`` is empty and
+``VAR_FILE`` names a file, the file's content is the value (for secrets in containers). Booleans are
+true only for the case-insensitive string ``true``, as in Koito.
 """
 
 from __future__ import annotations
@@ -113,6 +113,7 @@ class Settings:
     disable_musicbrainz: bool = False
     musicbrainz_url: str = DEFAULT_MUSICBRAINZ_URL
     musicbrainz_rate_limit: float = 1.0
+    musicbrainz_cache_days: int = 30  # how long a stored answer is used; 0 keeps none
     resolve_workers: int = 4
     user_agent_contact: str = DEFAULT_USER_AGENT_CONTACT
 
@@ -154,7 +155,8 @@ class Settings:
         rule = (_read(env, "KOITO_SPOTIFY_PLAY_RULE") or "trackdone").lower()
         if rule not in SPOTIFY_PLAY_RULES:
             raise SettingsError(
-                f"KOITO_SPOTIFY_PLAY_RULE must be one of {', '.join(SPOTIFY_PLAY_RULES)}, not {rule!r}"
+                f"KOITO_SPOTIFY_PLAY_RULE must be one of {', '.join(SPOTIFY_PLAY_RULES)}, "
+                f"not {rule!r}"
             )
         musicbrainz_url = (_read(env, "KOITO_MUSICBRAINZ_URL") or DEFAULT_MUSICBRAINZ_URL).rstrip(
             "/"
@@ -163,9 +165,13 @@ class Settings:
         if rate != 1.0 and musicbrainz_url == DEFAULT_MUSICBRAINZ_URL:
             # Koito's rule: the public server's limit may only change with a mirror of your own.
             raise SettingsError(
-                "KOITO_MUSICBRAINZ_RATE_LIMIT can only be changed together with KOITO_MUSICBRAINZ_URL"
+                "KOITO_MUSICBRAINZ_RATE_LIMIT can only be changed together with "
+                "KOITO_MUSICBRAINZ_URL"
             )
         workers = _int(env, "KOITO_IMPORT_WORKERS", 4) or 4
+        cache_days = _int(env, "KOITO_MUSICBRAINZ_CACHE_DAYS", 30)
+        if cache_days is None or cache_days < 0:
+            raise SettingsError(f"KOITO_MUSICBRAINZ_CACHE_DAYS must be 0 or more, not {cache_days}")
         return cls(
             config_dir=Path(_read(env, "KOITO_CONFIG_DIR") or ".koito").absolute(),
             database_url=_read(env, "KOITO_DATABASE_URL"),
@@ -180,6 +186,7 @@ class Settings:
             disable_musicbrainz=_bool(env, "KOITO_DISABLE_MUSICBRAINZ"),
             musicbrainz_url=musicbrainz_url,
             musicbrainz_rate_limit=rate,
+            musicbrainz_cache_days=cache_days,
             resolve_workers=max(1, workers),
             user_agent_contact=_contact(env),
             fetch_images_during_import=_bool(env, "KOITO_FETCH_IMAGES_DURING_IMPORT"),

@@ -3,6 +3,7 @@
 - ``koito/``: Koito v0.1.x's schema as goose migrations 000001–000005 (docs/koito-reference.md).
 - ``koito_import/``: our own schema ``koito_import``, one numbered migration per change.
 - ``imports/``: the statements the import assets run.
+- ``musicbrainz/``: the store of MusicBrainz's answers (koito_assets/enrich/musicbrainz_store.py).
 
 Read them with :func:`koito_assets.db.sql_files.sql_text` or :func:`sql_folder`.
 """

@@ -1,6 +1,6 @@
 """A real PostgreSQL for every test: never mocked, never skipped.
 
-Order (design.md §8): KOITO_TEST_DATABASE_URL if set; else a Docker engine through
+Order (docs/design.md §8.3): KOITO_TEST_DATABASE_URL if set; else a Docker engine through
 testcontainers if one answers; else an embedded server in a temporary folder. Each test gets a
 fresh database cloned from a migrated template, which takes milliseconds.
 """

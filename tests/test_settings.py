@@ -69,6 +69,15 @@ def test_musicbrainz_rate_limit_needs_a_custom_url_like_koito():
     assert (s.musicbrainz_rate_limit, s.musicbrainz_url) == (5.0, "http://127.0.0.1:5000")
 
 
+def test_musicbrainz_answers_are_kept_thirty_days_unless_told_otherwise():
+    assert Settings.from_env({}).musicbrainz_cache_days == 30
+    assert Settings.from_env({"KOITO_MUSICBRAINZ_CACHE_DAYS": "0"}).musicbrainz_cache_days == 0
+    assert Settings.from_env({"KOITO_MUSICBRAINZ_CACHE_DAYS": "90"}).musicbrainz_cache_days == 90
+    for bad in ("-1", "soon"):
+        with pytest.raises(SettingsError, match="KOITO_MUSICBRAINZ_CACHE_DAYS"):
+            Settings.from_env({"KOITO_MUSICBRAINZ_CACHE_DAYS": bad})
+
+
 def test_spotify_play_rule_is_a_closed_choice():
     assert Settings.from_env({"KOITO_SPOTIFY_PLAY_RULE": "30s"}).spotify_play_rule == "30s"
     with pytest.raises(SettingsError, match="KOITO_SPOTIFY_PLAY_RULE"):

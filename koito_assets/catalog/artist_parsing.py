@@ -1,7 +1,8 @@
-"""Koito's artist-string parsing (spec §2.3), with the base artist first (design.md §5.1).
+"""Koito's artist-string parsing, with the base artist first (docs/design.md §5.1).
 
 Koito reads featured artists out of the raw artist string and the track title, artist-string
-features first, so a featured guest became the album's and the track's primary artist (trap T1).
+features first (docs/koito-reference.md §2.3), so a featured guest became the album's and the
+track's primary artist (docs/koito-reference.md §10 T1).
 :func:`parsed_names` gives Koito's order with each name's base-first rank; the rules match names in
 that order (so they find and create exactly what Koito does, and look albums up by Koito's first
 artist) and then list the artists base first (:func:`base_first`), which only moves the
@@ -42,7 +43,8 @@ def _split(pattern: re.Pattern[str], text: str) -> list[str]:
     pieces, start = [], 0
     for match in pattern.finditer(text):
         if match.end() == match.start():
-            continue  # an empty match would split between every character; Koito's never match empty
+            # an empty match would split between every character; Koito's patterns never match empty
+            continue
         pieces.append(text[start : match.start()])
         start = match.end()
     pieces.append(text[start:])
@@ -139,7 +141,7 @@ def parsed_names(artist: str, title: str, separators: Sequence[str]) -> Parsed:
 
 
 def base_first(ranks: Sequence[int]) -> list[int]:
-    """Positions in Koito's order, rearranged into the base-first order (design.md §5.1)."""
+    """Positions in Koito's order, rearranged into the base-first order (docs/design.md §5.1)."""
     return sorted(range(len(ranks)), key=ranks.__getitem__)
 
 

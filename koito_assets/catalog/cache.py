@@ -134,7 +134,8 @@ def match_settings(conn: psycopg.Connection, settings: Settings) -> bool:
             conn.execute("DELETE FROM koito_import.track_lookup")
         conn.execute(
             "INSERT INTO koito_import.lookup_settings (fingerprint) VALUES (%s) "
-            "ON CONFLICT (singleton) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, changed_at = now()",
+            "ON CONFLICT (singleton) DO UPDATE "
+            "SET fingerprint = EXCLUDED.fingerprint, changed_at = now()",
             (fingerprint,),
         )
     return emptied

@@ -1,8 +1,8 @@
 """The catalogue store that asks PostgreSQL one question at a time: Koito's own way, our reference.
 
 Used by the single-listen path inside one transaction. Each method is one statement (creation:
-a few), with Koito's lookup semantics (spec §2.5) and none of its statistics queries, which
-only feed its UI. Changes are Koito's, too: the same rows, sources and primary flags.
+a few), with Koito's lookup semantics (docs/koito-reference.md §2.5) and none of its statistics
+queries, which only feed its UI. Changes are Koito's, too: the same rows, sources and primary flags.
 """
 
 from __future__ import annotations

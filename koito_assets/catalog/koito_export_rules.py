@@ -1,10 +1,12 @@
-"""The Koito importer's rules for a Koito-export listen (spec §3.6), against any store.
+"""The Koito importer's rules for a Koito-export listen, against any store.
 
-The export carries MBIDs and aliases that Koito trusts as they are: no parsing, no MusicBrainz.
-An entity is looked up by its MBID when it has one (and then only by MBID: a miss creates a
-same-named duplicate, trap T3), otherwise by its primary alias. New entities get every exported
+Koito's importer of its own exports (docs/koito-reference.md §3.6). The export carries MBIDs and
+aliases that Koito trusts as they are: no parsing, no MusicBrainz. An entity is looked up by its
+MBID when it has one (and then only by MBID: a miss creates a same-named duplicate,
+docs/koito-reference.md §10 T3), otherwise by its primary alias. New entities get every exported
 alias, re-sourced as Koito does (artists and albums "MusicBrainz", tracks "Import"); an image URL
-is kept as the entity's image source, with an image id only for http(s) URLs (trap T18).
+is kept as the entity's image source, with an image id only for http(s) URLs
+(docs/koito-reference.md §10 T18).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Advisory locks that keep two resolutions from creating the same entity (design.md §5.7).
+"""Advisory locks that keep two resolutions from creating the same entity (docs/design.md §5.7).
 
 Koito's schema lets two artists share an alias and two releases share a title, so nothing in
 the database stops a duplicate; "look up, then insert" must be serialised per name. Each

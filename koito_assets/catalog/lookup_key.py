@@ -1,11 +1,13 @@
-"""The track_lookup key of a record: every input that can change its resolution (design.md §5.2).
+"""The track_lookup key of a record: every input that can change its resolution.
+
+Why every input, and not PR #234's lower-cased three-part key: docs/design.md §5.2.
 
 Formats (fields joined with U+001F, lists with U+001E, a mapping's name and MBID with U+001D):
 
 - ``s␟artist␟track␟album``: a record with no artist-name list and no MBIDs (the common case).
 - ``m␟artist␟track␟album␟names␟artist MBIDs␟mappings␟recording␟release␟release group``.
 - ``k␟track MBID␝track␟album MBID␝album␟artist MBID␝artist␞…``: a Koito-export record, by the
-  MBIDs and primary aliases the Koito importer matches on (spec §3.6).
+  MBIDs and primary aliases the Koito importer matches on (docs/koito-reference.md §3.6).
 - ``sha256:<hex>``: any of the above longer than 256 characters, or one whose text holds a
   separator or NUL; then the hash is over a JSON encoding, which cannot be ambiguous.
 

@@ -2,21 +2,22 @@
 
 Like ListenBrainz's MessyBrainz: the caller has already de-duplicated (one representative
 record per key, in file order); cache hits come back from one ``= ANY`` query; the misses are
-resolved together by Koito's rules (rules.py, koito_export.py) over a :class:`BatchStore`,
+resolved together by Koito's rules (rules.py, koito_export_rules.py) over a :class:`BatchStore`,
 in two phases, a fixed number of statements per batch whatever its size; new entities and
 cache rows are written with multi-row INSERTs. Same rules, same order, so the same catalogue as
 ``submit_listen`` record by record (the differential test checks it).
 
-MusicBrainz, when enabled and needed, is asked up front by ``settings.resolve_workers``
-threads (musicbrainz_memo.py), outside any transaction; resolution itself then stays one
-deterministic pass in file order, which is what makes "the first record creates the album, with
+MusicBrainz, when enabled and needed, is asked up front (musicbrainz_plan.py): stored answers
+first, then searches of 100 MBIDs, then lookups for the rest, by ``settings.resolve_workers``
+threads, outside any transaction; resolution itself then stays one deterministic pass in file
+order, which is what makes "the first record creates the album, with
 its artists" hold as it does for Koito, and keeps MusicBrainz's one-request-a-second wait out
 of the time locks are held.
 
 Concurrency: each batch is one transaction that takes the advisory locks of everything it
 creates (locks.py), then checks that what it read is unchanged (running again under the locks
 if it is not), and writes. Keys
-whose entities vanished later (Koito's orphan clean-up, design.md §5.8) simply miss the cache
+whose entities vanished later (Koito's orphan clean-up, docs/design.md §5.8) simply miss the cache
 on the next call and are resolved again.
 """
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 import psycopg
@@ -42,11 +44,13 @@ from koito_assets.catalog.batch_store import (
 from koito_assets.catalog.db_store import DbStore
 from koito_assets.catalog.locks import LockSet
 from koito_assets.catalog.lookup_key import lookup_key, lookup_mbids, primary_alias
-from koito_assets.catalog.musicbrainz_memo import MemoMusicBrainz, prefetch
+from koito_assets.catalog.musicbrainz_plan import prefetch
 from koito_assets.catalog.transactions import LostRace, in_transaction
 from koito_assets.catalog.validation import InvalidRecord, check_record
 from koito_assets.db.row_checks import without_row_checks
 from koito_assets.enrich.musicbrainz import MbArtist, MbRecording, MbRelease, MusicBrainz
+from koito_assets.enrich.musicbrainz_asker import MusicBrainzAsker, Progress
+from koito_assets.enrich.musicbrainz_store import AnswerStore
 from koito_assets.gc_pause import collector_paused
 from koito_assets.settings import Settings
 from koito_assets.sources.record import Scrobble
@@ -72,7 +76,11 @@ class ResolveResult:
     albums_created: int = 0
     tracks_created: int = 0
     failed: dict[str, str] = field(default_factory=dict)  # key → reason
-    musicbrainz_requests: int = 0
+    musicbrainz_requests: int = 0  # requests sent to MusicBrainz (searches, browses, lookups)
+    musicbrainz_from_store: int = 0  # answers read from the store instead
+    musicbrainz_lookups_fallback: int = 0  # one-MBID lookups: what a search did not answer
+    musicbrainz_seconds: float = 0.0  # time spent asking (stored answers included)
+    musicbrainz_unreachable: str = ""  # why MusicBrainz was given up for this call, if it was
     live_queries: int = 0  # questions the bulk loads did not foresee (0 in every test)
     batches_resolved_per_key: int = 0  # batches that failed set-based and went key by key
 
@@ -107,7 +115,7 @@ def _until_locked(
 
 
 def _artist_inputs(
-    items: Sequence[Item], memo: MemoMusicBrainz, separators: Sequence[str]
+    items: Sequence[Item], asker: MusicBrainzAsker, separators: Sequence[str]
 ) -> tuple[set[str], set[str]]:
     """Every name and MBID the artist rules may look up for these records."""
     names: set[str] = set()
@@ -130,7 +138,7 @@ def _artist_inputs(
             continue
         for mbid in (*record.artist_mbids, *(m for _, m in record.artist_mbid_mappings)):
             mbids.add(mbid)
-            known = memo.known("artist", mbid)
+            known = asker.known("artist", mbid)
             if isinstance(known, MbArtist):
                 names.update(known.aliases)
                 names.update(a.strip() for a in known.aliases)
@@ -138,7 +146,7 @@ def _artist_inputs(
 
 
 def _album_inputs(
-    items: Sequence[Item], artists: dict[str, rules.Artists], memo: MemoMusicBrainz
+    items: Sequence[Item], artists: dict[str, rules.Artists], asker: MusicBrainzAsker
 ) -> tuple[set[tuple[str, int]], set[str]]:
     """Every (title, album artist) pair and release MBID the release rules may look up."""
     pairs: set[tuple[str, int]] = set()
@@ -153,14 +161,14 @@ def _album_inputs(
         pairs.add((record.album or record.track, first))
         if record.release_mbid:
             mbids.add(record.release_mbid)
-            release = memo.known("release", record.release_mbid)
+            release = asker.known("release", record.release_mbid)
             if isinstance(release, MbRelease):
                 pairs.add((release.title, first))
     return pairs, mbids
 
 
 def _track_inputs(
-    items: Sequence[Item], albums: AlbumState, memo: MemoMusicBrainz
+    items: Sequence[Item], albums: AlbumState, asker: MusicBrainzAsker
 ) -> tuple[set[tuple[str, int]], set[str]]:
     """(title, release) pairs for every existing release a record may end up on: every loaded
     release titled like the record's album (a link made earlier in the batch can lead there)."""
@@ -176,10 +184,10 @@ def _track_inputs(
             titles = [record.track]
             album_titles = [record.album or record.track]
             release_mbid, recording_mbid = record.release_mbid, record.recording_mbid
-            recording = memo.known("recording", recording_mbid) if recording_mbid else None
+            recording = asker.known("recording", recording_mbid) if recording_mbid else None
             if isinstance(recording, MbRecording):
                 titles.append(recording.title)
-            release = memo.known("release", release_mbid) if release_mbid else None
+            release = asker.known("release", release_mbid) if release_mbid else None
             if isinstance(release, MbRelease):
                 album_titles.append(release.title)
         candidates = {album for title in album_titles for album in by_title.get(title, ())}
@@ -195,14 +203,14 @@ def _resolve_batch(
     conn: psycopg.Connection,
     locks: LockSet,
     items: Sequence[Item],
-    memo: MemoMusicBrainz,
+    asker: MusicBrainzAsker,
     settings: Settings,
 ) -> _Batch:
     """One transaction's worth of keys: two phases (artists; releases with tracks), each loaded,
     run, locked, checked and written."""
-    store = BatchStore(conn, memo, settings.artist_separators)
+    store = BatchStore(conn, asker, settings.artist_separators)
     batch = _Batch()
-    names, mbids = _artist_inputs(items, memo, settings.artist_separators)
+    names, mbids = _artist_inputs(items, asker, settings.artist_separators)
 
     def run_artists() -> dict[str, rules.Artists]:
         store.artists = ArtistState()
@@ -227,13 +235,13 @@ def _resolve_batch(
         items = [(k, r) for k, r in items if k in artists]
 
         # Releases and tracks record by record, as SubmitListen does them (see batch_store.py).
-        pairs, mbids = _album_inputs(items, artists, memo)
+        pairs, mbids = _album_inputs(items, artists, asker)
 
     def run_rest() -> dict[str, tuple[int, int]]:
         store.albums = AlbumState()
         store.albums.load(conn, pairs, mbids)
         store.tracks = TrackState()
-        store.tracks.load(conn, *_track_inputs(items, store.albums, memo))
+        store.tracks.load(conn, *_track_inputs(items, store.albums, asker))
         found = {}
         for key, record in items:
             album = rules.resolve_album(store, record, artists[key])
@@ -282,10 +290,10 @@ def _resolve_one(
     locks: LockSet,
     key: str,
     record: Scrobble,
-    memo: MemoMusicBrainz,
+    asker: MusicBrainzAsker,
     settings: Settings,
 ) -> tuple[tuple[int, int, int], dict[str, int]]:
-    store = DbStore(conn, locks, memo, settings.artist_separators)
+    store = DbStore(conn, locks, asker, settings.artist_separators)
     artists, album, track = rules.resolve_record(store, record)
     rules.fill_duration_from_musicbrainz(store, record, track)
     cache.write_rows(conn, [cache.LookupRow(key, artists, album, track, lookup_mbids(record))])
@@ -295,7 +303,7 @@ def _resolve_one(
 def _resolve_one_by_one(
     conn: psycopg.Connection,
     items: Sequence[Item],
-    memo: MemoMusicBrainz,
+    asker: MusicBrainzAsker,
     settings: Settings,
 ) -> _Batch:
     """The fallback when a batch fails for a reason a retry does not cure: every key in its own
@@ -304,9 +312,10 @@ def _resolve_one_by_one(
     created = [0, 0, 0]
     for key, record in items:
         try:
-            ids, made = in_transaction(
-                conn, lambda locks: _resolve_one(conn, locks, key, record, memo, settings)
+            one = partial(
+                _resolve_one, conn, key=key, record=record, asker=asker, settings=settings
             )
+            ids, made = in_transaction(conn, one)
         except (InvalidRecord, LostRace, psycopg.DatabaseError) as exc:
             if isinstance(exc, psycopg.OperationalError):
                 raise  # the server went away: nothing per key about that
@@ -328,12 +337,15 @@ def resolve_keys(
     *,
     musicbrainz: MusicBrainz,
     settings: Settings,
+    progress: Progress | None = None,
 ) -> ResolveResult:
     """Resolve one representative record per lookup key (file order) to Koito ids.
 
     Returns the ids of every key (hits and misses), how many entities were created, and the
     keys that could not be resolved with the reason. Writes a track_lookup row for every key it
     resolved. Calling it again for keys whose rows have vanished resolves them again.
+    ``progress(done, planned)`` is called after each request to MusicBrainz. With MusicBrainz
+    on, the pool needs a second connection: answers are stored while this call holds one.
     """
     result = ResolveResult()
     items: list[Item] = []
@@ -352,7 +364,13 @@ def resolve_keys(
     if not items:
         return result
 
-    memo = MemoMusicBrainz(musicbrainz)
+    store = AnswerStore(pool, settings.musicbrainz_cache_days)
+    asker = MusicBrainzAsker(
+        musicbrainz,
+        store if settings.musicbrainz_cache_days > 0 else None,
+        workers=settings.resolve_workers,
+        progress=progress,
+    )
     with pool.connection() as conn, collector_paused():
         autocommit = conn.autocommit
         conn.autocommit = True  # each batch is its own transaction; reads need none
@@ -361,13 +379,13 @@ def resolve_keys(
             result.ids.update(hits)
             result.cache_hits = len(hits)
             misses = [(key, record) for key, record in items if key not in hits]
-            prefetch(conn, [record for _, record in misses], memo, settings.resolve_workers)
+            prefetch(conn, [record for _, record in misses], asker)
             for start in range(0, len(misses), BATCH_KEYS):
                 chunk = misses[start : start + BATCH_KEYS]
                 try:
                     batch = in_transaction(
                         conn,
-                        lambda locks: _resolve_batch(conn, locks, chunk, memo, settings),
+                        partial(_resolve_batch, conn, items=chunk, asker=asker, settings=settings),
                     )
                 except (LostRace, psycopg.DatabaseError) as exc:
                     if isinstance(exc, psycopg.OperationalError):
@@ -376,7 +394,7 @@ def resolve_keys(
                         "resolving %d keys together failed (%s); going key by key", len(chunk), exc
                     )
                     result.batches_resolved_per_key += 1
-                    batch = _resolve_one_by_one(conn, chunk, memo, settings)
+                    batch = _resolve_one_by_one(conn, chunk, asker, settings)
                 result.ids.update(batch.ids)
                 result.failed.update(batch.failed)
                 result.artists_created += batch.created[0]
@@ -385,5 +403,10 @@ def resolve_keys(
                 result.live_queries += batch.live_queries
         finally:
             conn.autocommit = autocommit
-    result.musicbrainz_requests = memo.requests
+    stats = asker.stats
+    result.musicbrainz_requests = stats.requests
+    result.musicbrainz_from_store = stats.from_store
+    result.musicbrainz_lookups_fallback = stats.lookups
+    result.musicbrainz_seconds = stats.seconds
+    result.musicbrainz_unreachable = stats.unreachable
     return result

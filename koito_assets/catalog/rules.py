@@ -1,14 +1,16 @@
-"""Koito's entity resolution for a scrobble (SubmitListen, spec §2.2–§2.9), against any store.
+"""Koito's entity resolution for a scrobble (SubmitListen), against any store.
 
-Deliberate departures (design.md §5): the base artist comes first (§5.1): names are matched in
-Koito's order, which also picks the artist a release is looked up by, and only the finished list
-is put base first, which moves the is_primary flags and nothing else; an
-artist's existing MBID is never overwritten by a name match (§5.4); names are trimmed before
-they are looked up, not only when created (Koito looks up " X" and creates "X", so such a name
-made a new duplicate at every listen); an artist that two inputs resolve to is listed once
-(Koito then fails on a duplicate key, trap T9); a Koito-export record's duration also fills an
-unknown one (Koito's importer does not fill durations). Everything else follows Koito, quirks
-included. No image look-ups (a separate backfill) and none of Koito's statistics queries.
+Koito's rules: docs/koito-reference.md §2.2–§2.9. Deliberate departures (docs/design.md §5): the
+base artist comes first (docs/design.md §5.1): names are matched in Koito's order, which also picks
+the artist a release is looked up by, and only the finished list is put base first, which moves the
+is_primary flags and nothing else; an artist's existing MBID is never overwritten by a name match
+(docs/design.md §5.4); names are trimmed before they are looked up, not only when created (Koito
+looks up " X" and creates "X", so such a name made a new duplicate at every listen); an artist that
+two inputs resolve to is listed once (Koito then fails on a duplicate key:
+docs/koito-reference.md §10 T9, docs/design.md §5.11); a Koito-export record's duration also fills
+an unknown one (Koito's importer does not fill durations, docs/design.md §5.12). Everything else
+follows Koito, quirks included. No image look-ups (a separate backfill) and none of Koito's
+statistics queries.
 
 Every "look up, else create" goes through store.find_or_create: look up; on a miss take the
 creation's locks; look up again, since another resolution may have created it; then create.
@@ -40,12 +42,13 @@ def unique_ids(ids: Sequence[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-# -- artists (§2.4) ---------------------------------------------------------------------------
+# -- artists (docs/koito-reference.md §2.4) -----------------------------------------------------
 
 
 class Artists(NamedTuple):
-    """A record's artists: ``ids`` base artist first (the first is the primary, design.md §5.1),
-    and ``album_artist``, the first in Koito's order, by which Koito looks its release up."""
+    """A record's artists: ``ids`` base artist first (the first is the primary,
+    docs/design.md §5.1), and ``album_artist``, the first in Koito's order, by which Koito
+    looks its release up."""
 
     ids: list[int]
     album_artist: int
@@ -97,7 +100,7 @@ def _mapped_artist(store: CatalogStore, name: str, mbid: str, names: Sequence[st
         if found is None and name:
             found = store.artist_by_name(name)
             if found is not None and store.artist_mbid(found) is None:
-                store.set_artist_mbid(found, mbid)  # never overwrite an existing MBID (§5.4)
+                store.set_artist_mbid(found, mbid)  # never overwrite an MBID: docs/design.md §5.4
         return found
 
     found = find()
@@ -217,7 +220,7 @@ def resolve_artists(store: CatalogStore, record: Scrobble) -> Artists:
     return Artists(unique_ids(ours), koito[0])
 
 
-# -- album (§2.6, §2.7) ----------------------------------------------------------------------
+# -- album (docs/koito-reference.md §2.6, §2.7) -------------------------------------------------
 
 
 def _release_group_aliases(store: CatalogStore, album: int, group_mbid: str | None) -> None:
@@ -299,7 +302,7 @@ def resolve_album(store: CatalogStore, record: Scrobble, artists: Artists) -> in
     return album
 
 
-# -- track (§2.8) and duration (§2.9) --------------------------------------------------------
+# -- track and duration (docs/koito-reference.md §2.8, §2.9) ------------------------------------
 
 
 def _track_by_info(
@@ -351,7 +354,7 @@ def resolve_track(store: CatalogStore, record: Scrobble, artists: Sequence[int],
     if mbid:
         found = store.track_by_mbid(mbid)
         if found is not None:
-            return found  # even on another release (trap T11)
+            return found  # even on another release: docs/koito-reference.md §10 T11
     track = _track_by_info(store, record, artists, album)
     if mbid and store.track_state(track)[0] is None:
         store.set_track_mbid(track, mbid)

@@ -1,12 +1,12 @@
 """The questions Koito's resolution rules ask of the catalogue, and the changes they make.
 
-The rules (rules.py, koito_export.py) are written once against :class:`CatalogStore`. Two
+The rules (rules.py, koito_export_rules.py) are written once against :class:`CatalogStore`. Two
 stores answer them: :class:`~koito_assets.catalog.db_store.DbStore` asks PostgreSQL one
 question at a time (the single-listen path, our reference), and
 :class:`~koito_assets.catalog.batch_store.BatchStore` answers from state loaded in bulk and
-writes its changes set-based (the bulk path). Lookup semantics are Koito's (spec §2.5): exact,
-case-sensitive text; an entity without a primary alias is invisible; several matches → the
-lowest id.
+writes its changes set-based (the bulk path). Lookup semantics are Koito's
+(docs/koito-reference.md §2.5): exact, case-sensitive text; an entity without a primary alias is
+invisible; several matches → the lowest id.
 """
 
 from __future__ import annotations

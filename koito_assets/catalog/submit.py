@@ -2,7 +2,7 @@
 
 A cache hit is one statement, one round trip: a SELECT of the cache row and an INSERT of the
 listen, with the duration fill folded in (it only writes when the cached track's length is
-unknown and the scrobble knows it, design.md §5.3). A miss resolves the scrobble by
+unknown and the scrobble knows it, docs/design.md §5.3). A miss resolves the scrobble by
 Koito's rules in one transaction, inserts the listen and writes the cache row in the same
 transaction, so Koito's orphan clean-up never sees the new entities without their listen.
 No image look-ups (images are backfilled separately) and no statistics queries.

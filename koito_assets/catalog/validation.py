@@ -1,7 +1,7 @@
-"""Records the catalogue refuses, with a reason, before any database work (design.md §5.6).
+"""Records the catalogue refuses, with a reason, before any database work (docs/design.md §5.6).
 
-Koito panics on some of these (trap T13) and aborts the whole file on others; we refuse the one
-record with a clear message and carry on.
+Koito panics on some of these (docs/koito-reference.md §10 T13) and aborts the whole file on
+others; we refuse the one record with a clear message and carry on.
 """
 
 from __future__ import annotations

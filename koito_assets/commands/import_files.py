@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from koito_assets.dagster_home import persistent_instance
+from koito_assets.dagster_home import owner_tags, persistent_instance
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import connect, open_database
 from koito_assets.db.resource import KoitoDatabase
@@ -128,7 +128,7 @@ def import_one(
     result = job.execute_in_process(
         partition_key=file_key,
         instance=instance,
-        tags={"koito/started_by": "koito-import"},
+        tags={"koito/started_by": "koito-import", **owner_tags()},
         # the terminal gets one summary line per file, not Dagster's event log
         run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
         raise_on_error=False,

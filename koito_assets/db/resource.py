@@ -43,7 +43,7 @@ def prepare_once(url: str, settings: Settings) -> None:
 
 
 class KoitoDatabase(dg.ConfigurableResource):
-    """A pool of connections to the Koito database, opened on first use and closed after the step."""
+    """A pool of connections to the Koito database: opened on first use, closed after the step."""
 
     url: str | None = None  # None: KOITO_DATABASE_URL, else the embedded server
     max_size: int = 6

@@ -46,11 +46,22 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 class HttpFailure(Exception):
     """A request that got no usable answer. ``reason`` is safe to log: it never holds a URL."""
 
-    def __init__(self, reason: str, *, transient: bool = True, retry_after_s: float | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        transient: bool = True,
+        retry_after_s: float | None = None,
+        network: str | None = None,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.transient = transient
         self.retry_after_s = retry_after_s
+        # "connect" (refused, DNS, reset) or "timeout" when the server was never heard from;
+        # None when it answered (busy, bad status). Callers may stop asking a service that
+        # cannot be reached at all instead of paying every request's retries.
+        self.network = network
 
 
 class MalformedResponse(ValueError):
@@ -66,6 +77,9 @@ class HttpPolicy:
     backoff_s: float = 1.0  # first back-off; doubles on each retry
     max_backoff_s: float = 30.0
     max_retry_after_s: float = 120.0  # a longer Retry-After gives up now rather than stall a worker
+    # Retries after a connection failure or timeout; None: as many as max_retries. A service
+    # that is simply not there (no network, wrong URL) then costs one retry, not the full budget.
+    network_retries: int | None = None
 
     def backoff(self, attempt: int) -> float:
         """Capped exponential back-off with jitter, so threads that failed together spread out."""
@@ -207,6 +221,7 @@ class HttpService:
         policy = self.policy
         all_headers = {**self._headers, **(headers or {})}
         failure = HttpFailure(f"{self.name}: no attempt made")
+        network_failures = 0
         for attempt in range(policy.max_retries + 1):
             self.limiter.acquire()
             try:
@@ -220,9 +235,11 @@ class HttpService:
                     timeout=(policy.timeout_s, policy.timeout_s),
                 )
             except requests.Timeout:
-                failure = HttpFailure(f"{self.name}: timed out after {policy.timeout_s:g} s")
+                failure = HttpFailure(
+                    f"{self.name}: timed out after {policy.timeout_s:g} s", network="timeout"
+                )
             except requests.ConnectionError:
-                failure = HttpFailure(f"{self.name}: connection failed")
+                failure = HttpFailure(f"{self.name}: connection failed", network="connect")
             except requests.RequestException as exc:  # bad URL, redirect loop: retrying won't help
                 raise HttpFailure(f"{self.name}: {type(exc).__name__}", transient=False) from None
             else:
@@ -241,6 +258,10 @@ class HttpService:
                     # Every thread sharing this service must wait, not only this one.
                     self.limiter.hold_off(wait)
                     continue
+            if failure.network is not None:
+                network_failures += 1
+                if policy.network_retries is not None and network_failures > policy.network_retries:
+                    break
             if attempt < policy.max_retries:
                 time.sleep(policy.backoff(attempt))
         raise failure

@@ -1,10 +1,10 @@
 """Which export a file is: by its content, with Koito's file-name rules to compare and to fall back on.
 
-Koito dispatches on a case-sensitive substring of the file name (spec §3.1), so a Spotify file
-renamed "maloja.json" fails there. We read the start of the content instead (the first record of
-a JSON file, the member names of a zip, the first rows of a CSV) and trust it: when the name says
-otherwise, the content wins and a note says so. The name decides only when the content holds no
-record to tell by (an empty array), and then a note says that too.
+Koito dispatches on a case-sensitive substring of the file name (docs/koito-reference.md §3.1),
+so a Spotify file renamed "maloja.json" fails there. We read the start of the content instead (the
+first record of a JSON file, the member names of a zip, the first rows of a CSV) and trust it: when
+the name says otherwise, the content wins and a note says so. The name decides only when the
+content holds no record to tell by (an empty array), and then a note says that too.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from koito_assets.sources.zipsafe import open_zip
 SNIFF_BYTES = 1 << 16
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # an archive's first member, or an empty archive
 
-# Koito's dispatch: first matching substring wins (spec §3.1); Last.fm and ListenBrainz name
-# families whose other formats Koito lacks.
+# Koito's dispatch: first matching substring wins (docs/koito-reference.md §3.1); Last.fm and
+# ListenBrainz name families whose other formats Koito lacks.
 KOITO_NAME_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Streaming_History_Audio", (spotify_extended.FORMAT,)),
     ("maloja", (maloja.FORMAT,)),

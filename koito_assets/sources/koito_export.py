@@ -1,4 +1,6 @@
-"""Koito's own export, version 1 (spec §4): listens with their artists, album and track resolved.
+"""Koito's own export, version 1: listens with their artists, album and track resolved.
+
+The format: docs/koito-reference.md §4; Koito's importer of it: docs/koito-reference.md §3.6.
 
 ``Scrobble.koito`` carries the exported entities as they are (artists in array order, position 0
 being the primary artist, since the export's ``is_primary`` is never set). For the lookup key

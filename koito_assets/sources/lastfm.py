@@ -1,13 +1,13 @@
 """Last.fm: Koito's rules for a scrobble, and the lastfm.ghan.nl JSON export (``recenttracks-*.json``).
 
 The JSON is an array of API pages, each ``{"track": [...], "@attr": {...}}``. Koito's rules
-(spec §3.4), shared with the CSV exports: an empty album becomes the track name (Koito's Last.fm
-importer does this itself, unlike the others); the artist string goes to the catalog's feat.
-parsing, with no explicit artist list; the artist MBID is sent with a (name, MBID) mapping when it
-is a valid UUID (Koito always sends one, possibly nil, slot: a nil MBID is absent here, never a
-list entry); recording and release MBIDs when valid; client ``lastfm``; no duration. The time is
-``date.uts``, else ``date.#text`` as "02 Mar 2024, 17:57" UTC. An entry without a date is the
-"now playing" row (``@attr.nowplaying``), skipped as ``now_playing`` (Koito only logs it).
+(docs/koito-reference.md §3.4), shared with the CSV exports: an empty album becomes the track name
+(Koito's Last.fm importer does this itself, unlike the others); the artist string goes to the
+catalog's feat. parsing, with no explicit artist list; the artist MBID is sent with a (name, MBID)
+mapping when it is a valid UUID (Koito always sends one, possibly nil, slot: a nil MBID is absent
+here, never a list entry); recording and release MBIDs when valid; client ``lastfm``; no duration.
+The time is ``date.uts``, else ``date.#text`` as "02 Mar 2024, 17:57" UTC. An entry without a date
+is the "now playing" row (``@attr.nowplaying``), skipped as ``now_playing`` (Koito only logs it).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """Last.fm history as lastfmstats.com exports it: ``{"username": …, "scrobbles": [...]}``.
 
 Each scrobble is ``{"artist", "album", "albumId"?, "track", "date"}`` with ``date`` in epoch
-*milliseconds* (field notes §3.4). Koito has no importer for it; it is a Last.fm history, so
-Koito's Last.fm rules apply (:func:`lastfm.scrobble`): an empty album becomes the track title, the
-artist string goes to the catalog's feat. parsing, client ``lastfm``, no duration. ``albumId`` is
-the Last.fm album MBID when there is one: it is used as the release MBID only when it is a valid
-UUID (the site's Spotify variant writes other ids there). The time is floored to whole seconds;
-a scrobble without a usable ``date`` is ``unparsable_time``.
+*milliseconds* (docs/koito-reference.md §3.4). Koito has no importer for it; it is a Last.fm
+history, so Koito's Last.fm rules apply (:func:`lastfm.scrobble`): an empty album becomes the track
+title, the artist string goes to the catalog's feat. parsing, client ``lastfm``, no duration.
+``albumId`` is the Last.fm album MBID when there is one: it is used as the release MBID only when it
+is a valid UUID (the site's Spotify variant writes other ids there). The time is floored to whole
+seconds; a scrobble without a usable ``date`` is ``unparsable_time``.
 
 The top-level key ``scrobbles`` is also Maloja's, so detection tells the two apart by the first
 scrobble: Maloja's has ``time`` and a ``track`` object, this one ``date`` and a ``track`` string.

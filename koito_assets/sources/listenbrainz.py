@@ -1,18 +1,18 @@
 """ListenBrainz: the export zip (``listens/<year>/<month>.jsonl``) and the older single JSON array.
 
-Koito's rules (spec §3.5): artist = ``artist_name``, title = ``track_name``, album =
-``release_name`` ("" when absent: the catalog names the album after the track), explicit names =
-``additional_info.artist_names``; artist MBIDs from ``additional_info.artist_mbids``; recording
-and release MBIDs from ``additional_info``, else ``mbid_mapping``; the release-group MBID only from
-``additional_info``; (credit name, MBID) mappings from ``mbid_mapping.artists``; client =
+Koito's rules (docs/koito-reference.md §3.5): artist = ``artist_name``, title = ``track_name``,
+album = ``release_name`` ("" when absent: the catalog names the album after the track), explicit
+names = ``additional_info.artist_names``; artist MBIDs from ``additional_info.artist_mbids``;
+recording and release MBIDs from ``additional_info``, else ``mbid_mapping``; the release-group MBID
+only from ``additional_info``; (credit name, MBID) mappings from ``mbid_mapping.artists``; client =
 ``media_player``, else ``submission_client``, else ""; duration = ``duration`` seconds, else
 ``duration_ms // 1000``. Zip members are read in archive order (also when the export was unpacked
 and zipped again under one top folder); ``user.json``, feedback and pins are ignored.
 
-The project's deliberate fixes (design §5.5, §5.6): the ``mbid_mapping.artist_mbids`` fallback
-works (used when ``additional_info`` holds no valid artist MBID; Koito computes it and throws it
-away); lines of any length parse (Koito's scanner stops silently at 64 KiB; we cap a line at
-64 MiB only to keep memory bounded, and skip a longer one as malformed); an empty artist or title
+The project's deliberate fixes (docs/design.md §5.5, §5.6): the ``mbid_mapping.artist_mbids``
+fallback works (used when ``additional_info`` holds no valid artist MBID; Koito computes it and
+throws it away); lines of any length parse (Koito's scanner stops silently at 64 KiB; we cap a line
+at 64 MiB only to keep memory bounded, and skip a longer one as malformed); an empty artist or title
 is skipped with a reason, where Koito abandons the rest of the month; a listen without a usable
 ``listened_at`` is ``unparsable_time``, where Koito files it under 1970. A mapping whose MBID is
 invalid is dropped (Koito keeps it with the nil UUID, which means "absent" anyway). Optional fields

@@ -1,12 +1,12 @@
 """Maloja: the export file (``{"scrobbles": [...]}``) and the API's list (``{"list": [...]}``).
 
-Koito's rules (spec §3.3): the first artist string holding " • " (a "Main • Feature" combination)
-moves to the front and becomes the raw artist; every string is split on " • " and the names are
-de-duplicated case-insensitively, keeping the first spelling. The album is ``album.albumtitle``
-("" when the album is null: the catalog then names it after the track). Client ``maloja``. Like
-Koito we ignore ``duration`` (seconds played) and ``track.length``, so durations stay unknown.
-Our addition: blank artist strings are dropped before that, and a scrobble left with none is
-skipped as missing_artist instead of reaching the catalog.
+Koito's rules (docs/koito-reference.md §3.3): the first artist string holding " • " (a
+"Main • Feature" combination) moves to the front and becomes the raw artist; every string is split
+on " • " and the names are de-duplicated case-insensitively, keeping the first spelling. The album
+is ``album.albumtitle`` ("" when the album is null: the catalog then names it after the track).
+Client ``maloja``. Like Koito we ignore ``duration`` (seconds played) and ``track.length``, so
+durations stay unknown. Our addition: blank artist strings are dropped before that, and a scrobble
+left with none is skipped as missing_artist instead of reaching the catalog.
 """
 
 from __future__ import annotations

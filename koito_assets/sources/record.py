@@ -1,9 +1,10 @@
 """The normalised scrobble every source yields, and the closed set of reasons to skip one.
 
-``Scrobble`` mirrors Koito's submit options (spec §2.1). It is a NamedTuple because a history
-has millions of them: cheap to build, cheap to hand to COPY. Absent values are empty: ``""`` for
-text, ``()`` for lists, ``None`` for MBIDs, ``0`` for an unknown duration. MBIDs are lower-case
-canonical UUID strings and never the nil UUID (that means "absent" everywhere in Koito).
+``Scrobble`` mirrors Koito's submit options (docs/koito-reference.md §2.1). It is a NamedTuple
+because a history has millions of them: cheap to build, cheap to hand to COPY. Absent values are
+empty: ``""`` for text, ``()`` for lists, ``None`` for MBIDs, ``0`` for an unknown duration. MBIDs
+are lower-case canonical UUID strings and never the nil UUID (that means "absent" everywhere in
+Koito).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class KoitoAlias(NamedTuple):
 
 
 class KoitoEntity(NamedTuple):
-    """An artist, album or track as a Koito export describes it (spec §4)."""
+    """An artist, album or track as a Koito export describes it (docs/koito-reference.md §4)."""
 
     mbid: str | None
     aliases: tuple[KoitoAlias, ...]

@@ -1,10 +1,10 @@
 """Spotify extended streaming history: ``Streaming_History_Audio_*.json``, older ``endsong_*.json``.
 
 A JSON array of plays. Koito reads ``ts``, the track, album-artist and album names, ``reason_end``
-and ``ms_played`` (spec §3.2); the artist string goes to the catalog's feat. parsing, client
-``spotify``, no MBIDs.
+and ``ms_played`` (docs/koito-reference.md §3.2); the artist string goes to the catalog's feat.
+parsing, client ``spotify``, no MBIDs.
 
-Decisions, each against field-notes §3.1:
+Decisions, each against what the files hold (docs/koito-reference.md §3.2):
 
 * ``listened_at`` is ``ts`` as it is, although Spotify writes when the stream *stopped*: Koito
   and ListenBrainz both store ``ts`` unchanged, so the same play imported from Spotify, from a

@@ -1,6 +1,6 @@
 """Spotify's data download as it arrives, ``my_spotify_data.zip``, read without unpacking it.
 
-Spotify sends two different downloads under that one name (field notes §3.1–§3.2):
+Spotify sends two different downloads under that one name (docs/koito-reference.md §3.2):
 
 * the extended streaming history: ``Spotify Extended Streaming History/Streaming_History_Audio_*.json``
   (older downloads: ``MyData/endsong_*.json``), read by :mod:`spotify_extended`'s rules;

@@ -1,5 +1,5 @@
 -- A track with an unknown duration (0) takes the first known one of this file, in file order,
--- as Koito does for every scrobble, cache hits included (design.md §5.3).
+-- as Koito does for every scrobble, cache hits included (docs/design.md §5.3).
 UPDATE tracks t
 SET duration = d.duration_s
 FROM (

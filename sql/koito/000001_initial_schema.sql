@@ -1,4 +1,4 @@
--- Koito v0.1.x, goose version 1: the initial schema, written from the reference (spec §1).
+-- Koito v0.1.x, goose version 1: the initial schema, written from docs/koito-reference.md §1.
 CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
 
 CREATE TYPE role AS ENUM ('admin', 'user');

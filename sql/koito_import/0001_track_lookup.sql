@@ -1,4 +1,4 @@
--- koito_import 0001: the lookup cache (design.md §5.2).
+-- koito_import 0001: the lookup cache (docs/design.md §5.2).
 -- lookup_key joins every input that can change a resolution (artist string, artist names,
 -- track title, album title, every MBID) with U+001F, hashed when long. Rows vanish with the
 -- entities they point at (ON DELETE CASCADE), so a delete in Koito can never leave a stale hit.

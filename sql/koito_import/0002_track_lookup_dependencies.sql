@@ -2,7 +2,8 @@
 -- artist_ids: every artist of the resolution, in order (artist_id stays the first of them).
 --   A merge or delete of a *featured* artist must drop the row too, not only of the first.
 -- mbids: every MBID in the row's key. A key whose MBID matched nothing resolved by names;
---   once some entity gains that MBID, the same key resolves through it instead (spec §2.4–§2.8).
+--   once some entity gains that MBID, the same key resolves through it instead
+--   (docs/koito-reference.md §2.4–§2.8).
 --   NULL when the key has no MBIDs (the common case), and then not indexed.
 ALTER TABLE koito_import.track_lookup
     ADD COLUMN artist_ids integer[] NOT NULL DEFAULT '{}',

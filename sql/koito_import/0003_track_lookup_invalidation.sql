@@ -1,6 +1,6 @@
 -- koito_import 0003: the database drops every lookup row that a change to Koito's tables makes
--- stale (design.md §5.9), whoever makes the change: our import, or Koito's own merges, deletes
--- and edits (spec §6), which know nothing about this cache.
+-- stale (docs/design.md §5.9), whoever makes the change: our import, or Koito's own merges,
+-- deletes and edits (docs/koito-reference.md §6), which know nothing about this cache.
 --
 -- A row says "this key resolves to these artists, this release, this track". It goes stale when
 --   (a) an entity it names loses what its resolution relied on: the entity is deleted (the
@@ -102,7 +102,8 @@ CREATE TRIGGER koito_import_forget_mbid_gained AFTER INSERT ON public.artists
 
 -- releases ------------------------------------------------------------------------------------
 -- A deleted release takes most of its rows along through its tracks, but not a row whose track
--- was found by recording MBID on another release (trap T11); and 0002 dropped the foreign key.
+-- was found by recording MBID on another release (docs/koito-reference.md §10 T11); and 0002
+-- dropped the foreign key.
 CREATE FUNCTION koito_import.releases_deleted() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$

@@ -1,4 +1,4 @@
--- koito_import 0020: the image backfill's memory (owned by koito_assets/enrich/backfill.py).
+-- koito_import 0020: the image backfill's memory (owned by koito_assets/enrich/images/backfill.py).
 -- Every provider answer is an attempt; image_due says when an entity without an image may be
 -- asked again, so a miss is not re-asked on every run (Koito re-asks at every start).
 CREATE TABLE koito_import.image_attempts (

@@ -1,7 +1,7 @@
 """The workload generator writes every format in the right shape, deterministically, at size.
 
 Shapes are checked with json/csv/zipfile directly (not with the project's parsers), against
-spec/field-notes.md §3 and spec/koito-reference.md §3–4.
+docs/koito-reference.md §3 and §4.
 """
 
 from __future__ import annotations
@@ -86,7 +86,9 @@ def test_maloja_shape(tiny):
     assert len(scrobbles) == TINY == g.counts["records"]
     times = [s["time"] for s in scrobbles]
     assert all(isinstance(t, int) for t in times)
-    assert all(a < b for a, b in zip(times, times[1:])), "Maloja times are unique and increasing"
+    assert all(a < b for a, b in zip(times, times[1:], strict=False)), (
+        "Maloja times are unique and increasing"
+    )
     for s in scrobbles:
         assert set(s) == {"time", "track", "duration", "origin"}
         track = s["track"]

@@ -196,7 +196,7 @@ def fresh_resolution(
         return artists[0], album, track
 
 
-# -- Koito's own changes (spec §6), in its SQL's words -------------------------------------------
+# -- Koito's own changes (docs/koito-reference.md §6), in its SQL's words --------------------------
 
 CLEAN_ORPHANS = """
 DELETE FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id);
@@ -362,7 +362,7 @@ def insert_listens(
 ) -> None:
     """What the loader does after resolve_keys: every record's listen in one INSERT … SELECT
     joined through the resolved ids, file order deciding same-second duplicates; then tracks of
-    unknown length take the first known duration in file order (design.md §5.3)."""
+    unknown length take the first known duration in file order (docs/design.md §5.3)."""
     with conn.transaction():
         conn.execute(
             "CREATE TEMP TABLE staged (seq int, lookup_key text, listened_at bigint, client text, "

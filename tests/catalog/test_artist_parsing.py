@@ -1,4 +1,7 @@
-"""Koito's artist-string parsing (spec §2.3), base artist first (design.md §5.1)."""
+"""Koito's artist-string parsing, base artist first.
+
+Koito's parsing: docs/koito-reference.md §2.3; base artist first: docs/design.md §5.1.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from koito_assets.settings import DEFAULT_ARTIST_SEPARATORS
 CASES = [
     # (artist string, title, expected names in order)
     ("Radiohead", "Creep", ["Radiohead"]),
-    # design.md §5.1: base artist first, then the featured one (Koito: the other way round)
+    # docs/design.md §5.1: base artist first, then the featured one (Koito: the other way round)
     ("Carly Rae Jepsen feat. Rufus Wainwright", "Song", ["Carly Rae Jepsen", "Rufus Wainwright"]),
     ("Artist (feat. Guest)", "Song", ["Artist", "Guest"]),
     ("Artist [feat. Guest]", "Song", ["Artist", "Guest"]),
@@ -120,7 +123,7 @@ def test_equal_fold_is_simple_case_folding(a: str, b: str, equal: bool) -> None:
 @pytest.mark.parametrize(
     ("artist", "title", "koito_order"),
     [
-        # Koito's own order, which matching follows (spec §2.3): artist-string features first
+        # Koito's own order, which matching follows (docs/koito-reference.md §2.3): features first
         (
             "Carly Rae Jepsen feat. Rufus Wainwright",
             "Song",

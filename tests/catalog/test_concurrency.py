@@ -1,4 +1,4 @@
-"""No duplicates under concurrency (design.md §5.7): bulk resolutions and live submits racing
+"""No duplicates under concurrency (docs/design.md §5.7): bulk resolutions and live submits racing
 for the same new artists, releases and tracks end with exactly one of each.
 
 The scenario is built so that every serial order of its records gives the same catalogue (one
@@ -29,7 +29,8 @@ MBID = "66666666-0000-4000-8000-{:012d}"
 
 
 def scenario(tag: str, round_no: int) -> tuple[list[Scrobble], tuple[int, int, int]]:
-    """Records naming three new artists in many spellings; and the catalogue every serial order gives."""
+    """Records naming three new artists in many spellings, and the catalogue any serial order
+    gives."""
     shared, guest, other = f"{tag} Shared", f"{tag} Guest", f"{tag} Other"
     spellings = {
         0: [shared, f"{shared} ", f"  {shared}"],

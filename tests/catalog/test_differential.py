@@ -1,4 +1,4 @@
-"""The differential oracle (design.md §6): resolve_keys builds the catalogue submit_listen does.
+"""The differential oracle (docs/design.md §6.1): resolve_keys builds what submit_listen does.
 
 For a generated batch (shared artists, case variants, feat. strings, empty albums, repeats,
 MBIDs or not, Koito-export records), one database gets every record through submit_listen in
@@ -30,7 +30,7 @@ from koito_assets.settings import Settings
 from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Scrobble
 from tests.catalog import helpers
 from tests.catalog.helpers import OFF
-from tests.fakes.musicbrainz import FakeMusicBrainz, MbAlias, MbCredit
+from tests.fakes.musicbrainz import FakeMusicBrainz, MbAlias, MbCredit, MbGroupRelease
 
 SETTINGS = Settings(resolve_workers=3)
 NAMES = ["Alpha", "alpha", "Beta", "Gamma", "Brandon", "Δέλτα", "Zeta Zeta"]
@@ -86,6 +86,7 @@ def records(draw: st.DrawFn) -> Scrobble:
             artist_mbid_mappings=tagged,
             recording_mbid=recording,
             release_mbid=release,
+            release_group_mbid=mbid("group", album) if release else None,
         )
     koito = KoitoListen(
         KoitoEntity(recording, _alias(track), duration_s=common["duration_s"]),
@@ -449,22 +450,45 @@ def test_bulk_equals_one_by_one_musicbrainz_off(
 
 
 def register(fake: FakeMusicBrainz) -> None:
-    """MusicBrainz knows about half of the generated MBIDs; the rest answer 404."""
+    """MusicBrainz knows about half of the generated MBIDs; the rest answer 404. Of those it
+    knows, some were merged into another MBID and some are not in the search index yet, so
+    the bulk path answers them by lookup; every album's release group has three releases."""
     strings = {form.format(b=b, g=g) for form in FORMS for b in NAMES for g in NAMES}
     for i, name in enumerate(sorted(strings | set(NAMES))):
         if i % 2 == 0:
-            fake.add_artist(
-                mbid("artist", name), name, [MbAlias(name.upper(), locale="en", primary=True)]
+            asked = mbid("artist", name)
+            aliases = [MbAlias(name.upper(), locale="en", primary=True)]
+            if i % 8 == 2:  # merged: the MBID in the file now redirects to another
+                fake.add_artist(mbid("merged artist", name), name, aliases)
+                fake.merge("artist", asked, mbid("merged artist", name))
+            else:
+                fake.add_artist(asked, name, aliases, indexed=i % 8 != 4)
+    for album in ALBUMS:
+        if album:
+            titles = [album.title(), album.upper(), f"{album.title()} (Deluxe)"]
+            fake.add_release_group(
+                mbid("group", album),
+                album.title(),
+                [MbGroupRelease(mbid("group release", album, t), t) for t in titles],
             )
     for i, (album, artist) in enumerate((a, s) for a in ALBUMS if a for s in sorted(strings)):
         if i % 2 == 0:
-            fake.add_release(mbid("release", album, artist), album.title(), [MbCredit(artist)])
+            fake.add_release(
+                mbid("release", album, artist),
+                album.title(),
+                [MbCredit(artist)],
+                release_group=mbid("group", album),
+                indexed=i % 6 != 4,
+            )
     for i, (track, album, artist) in enumerate(
         (t, a, s) for t in TITLES for a in ALBUMS for s in sorted(strings)
     ):
         if i % 3:
             fake.add_recording(
-                mbid("recording", track, album, artist), track.upper(), 1000 * (100 + i % 7)
+                mbid("recording", track, album, artist),
+                track.upper(),
+                1000 * (100 + i % 7),
+                indexed=i % 5 != 0,
             )
 
 
@@ -555,4 +579,20 @@ def test_bulk_equals_one_by_one_musicbrainz_on(
     client = HttpMusicBrainz(
         fake_musicbrainz.url, rate_limit_per_s=1000.0, timeout_s=2.0, max_retries=0
     )
+    fake_musicbrainz.clear_log()
     compare(pg_server, template_db, batch, client)
+    # one by one asks by lookup (and browse); in bulk, every kind with an MBID was searched
+    asked = {r.path for r in fake_musicbrainz.requests if r.param("query")}
+    kinds = {
+        kind
+        for record in batch
+        if record.koito is None
+        for kind, present in (
+            ("/ws/2/artist", record.artist_mbids or record.artist_mbid_mappings),
+            ("/ws/2/release", record.release_mbid),
+            ("/ws/2/release-group", record.release_mbid and record.release_group_mbid),
+            ("/ws/2/recording", record.recording_mbid),
+        )
+        if present
+    }
+    assert asked == kinds

@@ -1,9 +1,9 @@
-"""The database drops every lookup row a change to Koito's tables makes stale (design.md §5.9).
+"""The database drops every lookup row a change to Koito's tables makes stale (docs/design.md §5.9).
 
-Each test makes one change the way Koito's own SQL does (spec §6), then checks that (a) the rows
-it made stale are gone, (b) every row still there is an answer Koito's rules would give right
-now (a fresh resolution, rolled back; where several entities match, Koito takes any one), and
-(c) the next submit resolves the record correctly.
+Each test makes one change the way Koito's own SQL does (docs/koito-reference.md §6), then checks
+that (a) the rows it made stale are gone, (b) every row still there is an answer Koito's rules would
+give right now (a fresh resolution, rolled back; where several entities match, Koito takes any one),
+and (c) the next submit resolves the record correctly.
 """
 
 from __future__ import annotations
@@ -219,7 +219,8 @@ def test_changing_an_mbid_drops_the_entitys_rows(conn, seeded) -> None:
 
 @pytest.mark.parametrize("how", ["update", "insert"])
 def test_an_mbid_that_gains_an_entity_drops_keys_that_had_to_use_names(conn, how: str) -> None:
-    # MusicBrainz is off, nobody has M1: Koito matches the names, and stores no MBID (spec §2.4 B)
+    # MusicBrainz is off, nobody has M1: Koito matches the names, and stores no MBID
+    # (docs/koito-reference.md §2.4 B)
     by_names = scrobble("Someone", "Song", artist_mbids=(M1,))
     first = submit(conn, by_names)
     if how == "update":

@@ -1,4 +1,4 @@
-"""The lookup key holds every input that can change a resolution (design.md §5.2)."""
+"""The lookup key holds every input that can change a resolution (docs/design.md §5.2)."""
 
 from __future__ import annotations
 

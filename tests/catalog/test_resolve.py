@@ -1,4 +1,7 @@
-"""resolve_keys: set-based bulk resolution, cache hits, failures, re-resolution (design.md §5.8)."""
+"""resolve_keys: set-based bulk resolution, cache hits, failures, re-resolution.
+
+Re-resolution after Koito's orphan clean-up: docs/design.md §5.8.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ def workload(n: int, offset: int = 0) -> list[Scrobble]:
 
 def counts(conn: psycopg.Connection) -> tuple[int, int, int]:
     return conn.execute(
-        "SELECT (SELECT count(*) FROM artists), (SELECT count(*) FROM releases), (SELECT count(*) FROM tracks)"
+        "SELECT (SELECT count(*) FROM artists), (SELECT count(*) FROM releases), "
+        "(SELECT count(*) FROM tracks)"
     ).fetchone()
 
 
@@ -150,7 +154,10 @@ def test_a_key_the_database_refuses_fails_alone(db_url: str, conn, monkeypatch) 
 
 
 def test_keys_whose_entities_vanished_are_resolved_again(db_url: str, conn) -> None:
-    """Koito's orphan clean-up deletes entities that have no listens yet (trap T12)."""
+    """Koito's orphan clean-up deletes entities that have no listens yet.
+
+    docs/koito-reference.md §10 T12.
+    """
     records = workload(30)
     with helpers.pool_for(db_url) as pool:
         first = resolve_keys(pool, records, musicbrainz=OFF, settings=SETTINGS)

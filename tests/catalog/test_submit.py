@@ -1,4 +1,7 @@
-"""submit_listen: Koito's SubmitListen rules (spec §2), our departures (design.md §5), the cache."""
+"""submit_listen: Koito's SubmitListen rules, our departures, the cache.
+
+Koito's rules: docs/koito-reference.md §2; our departures: docs/design.md §5.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ def test_new_scrobble_creates_koitos_rows_base_artist_first(conn: psycopg.Connec
         conn, scrobble("Carly Rae Jepsen feat. Rufus Wainwright", "Song", "Album", client="web")
     )
     assert not result.cache_hit and result.listen_inserted
-    # Matched (and so created) in Koito's order, the guest first; design.md §5.1 moves only the
+    # Matched (and so created) in Koito's order, the guest first; docs/design.md §5.1 moves only the
     # primary flags: the base artist is primary on the release and the track (Koito: the guest).
     assert conn.execute(
         "SELECT artist_id, alias, source, is_primary FROM artist_aliases ORDER BY 1"
@@ -60,7 +63,8 @@ def test_new_scrobble_creates_koitos_rows_base_artist_first(conn: psycopg.Connec
         "SELECT track_id, extract(epoch FROM listened_at)::int, client, user_id FROM listens"
     ).fetchall() == [(1, 1_700_000_000, "web", 1)]
     assert conn.execute(
-        "SELECT lookup_key, artist_id, album_id, track_id, artist_ids FROM koito_import.track_lookup"
+        "SELECT lookup_key, artist_id, album_id, track_id, artist_ids "
+        "FROM koito_import.track_lookup"
     ).fetchall() == [(result.lookup_key, 2, 1, 1, [2, 1])]
     assert (result.artist_id, result.album_id, result.track_id) == (2, 1, 1)
 
@@ -83,9 +87,9 @@ def test_album_is_matched_by_exact_title_and_first_artist(conn: psycopg.Connecti
     )
     c = submit(conn, scrobble("Other", "S3", "Album", at=3))  # another artist's "Album"
     d = submit(conn, scrobble("Artist", "S4", "album", at=4))  # case matters
-    # Koito's trap T1, kept (design.md §5.1: matching as Koito's): parsed from the string, the
-    # guest comes first and "Album" is looked up by the guest, who has none. (Guest has one now:
-    # b linked it to a's release.)
+    # docs/koito-reference.md §10 T1, kept (docs/design.md §5.1: matching as Koito's): parsed from
+    # the string, the guest comes first and "Album" is looked up by the guest, who has none. (Guest
+    # has one now: b linked it to a's release.)
     e = submit(conn, scrobble("Artist feat. Visitor", "S5", "Album", at=5))
     f = submit(conn, scrobble("Artist feat. Guest", "S6", "Album", at=6))
     assert f.album_id == a.album_id
@@ -93,7 +97,8 @@ def test_album_is_matched_by_exact_title_and_first_artist(conn: psycopg.Connecti
     assert len({a.album_id, c.album_id, d.album_id, e.album_id}) == 4
     # AddArtistsToAlbum: the guest is now linked to the release, not primary
     assert conn.execute(
-        "SELECT a.name, ar.is_primary FROM artist_releases ar JOIN artists_with_name a ON a.id = ar.artist_id "
+        "SELECT a.name, ar.is_primary FROM artist_releases ar "
+        "JOIN artists_with_name a ON a.id = ar.artist_id "
         "WHERE ar.release_id = %s ORDER BY 1",
         (a.album_id,),
     ).fetchall() == [("Artist", True), ("Guest", False)]
@@ -136,7 +141,7 @@ def test_duration_is_stored_filled_once_and_never_overwritten(conn: psycopg.Conn
     assert conn.execute("SELECT duration FROM tracks").fetchone() == (0,)
     hit = submit(
         conn, scrobble("A", "Song", at=3, duration_s=201)
-    )  # design.md §5.3: a hit still fills
+    )  # docs/design.md §5.3: a hit still fills
     assert hit.cache_hit
     submit(conn, scrobble("A", "Song", at=4, duration_s=999))
     assert conn.execute("SELECT duration FROM tracks").fetchone() == (201,)
@@ -217,7 +222,7 @@ def test_needs_an_autocommit_connection(db_url: str) -> None:
         submit(conn, scrobble("A", "Song"))
 
 
-# -- MBIDs with MusicBrainz disabled (its fallbacks, spec §2.4–§2.8) ----------------------------
+# -- MBIDs with MusicBrainz disabled (its fallbacks, docs/koito-reference.md §2.4–§2.8) ------------
 
 
 def test_mapping_creates_the_artist_with_its_mbid_and_finds_it_by_mbid(
@@ -240,7 +245,8 @@ def test_name_match_gives_an_mbid_only_to_an_artist_without_one(conn: psycopg.Co
     assert conn.execute(
         "SELECT musicbrainz_id::text FROM artists WHERE id = %s", (plain.artist_id,)
     ).fetchone() == (M1,)
-    # design.md §5.4: an existing MBID is never overwritten by a name match (Koito does, T8)
+    # docs/design.md §5.4: an existing MBID is never overwritten by a name match (Koito does:
+    # docs/koito-reference.md §10 T8)
     submit(conn, scrobble("Plain", "Song", artist_mbid_mappings=(("Plain", M2),), at=3))
     assert conn.execute(
         "SELECT musicbrainz_id::text FROM artists WHERE id = %s", (plain.artist_id,)
@@ -281,11 +287,12 @@ def test_recording_mbid_is_stored_and_its_track_wins_even_on_another_release(
     tagged = submit(conn, scrobble("A", "Song", "X", recording_mbid=T1, at=2))
     assert tagged.track_id == found.track_id
     assert conn.execute("SELECT musicbrainz_id::text FROM tracks").fetchall() == [(T1,)]
-    elsewhere = submit(conn, scrobble("B", "Renamed", "Y", recording_mbid=T1, at=3))  # trap T11
+    # even on another release: docs/koito-reference.md §10 T11
+    elsewhere = submit(conn, scrobble("B", "Renamed", "Y", recording_mbid=T1, at=3))
     assert elsewhere.track_id == found.track_id and elsewhere.album_id != found.album_id
 
 
-# -- Koito-export records (spec §3.6) --------------------------------------------------------------
+# -- Koito-export records (docs/koito-reference.md §3.6) -------------------------------------------
 
 
 def test_koito_record_creates_entities_with_exported_aliases_and_images(
@@ -302,7 +309,8 @@ def test_koito_record_creates_entities_with_exported_aliases_and_images(
     )
     result = submit(conn, record)
     assert conn.execute(
-        "SELECT a.name, a.musicbrainz_id::text, a.image IS NOT NULL, a.image_source FROM artists_with_name a ORDER BY id"
+        "SELECT a.name, a.musicbrainz_id::text, a.image IS NOT NULL, a.image_source "
+        "FROM artists_with_name a ORDER BY id"
     ).fetchall() == [("Main", M1, True, "https://img/a.jpg"), ("Guest", None, False, "User Upload")]
     assert conn.execute(
         "SELECT alias, source, is_primary FROM artist_aliases WHERE artist_id = 1 ORDER BY 1"
@@ -332,7 +340,7 @@ def test_koito_record_with_an_unknown_mbid_makes_a_same_named_artist(
     submit(conn, scrobble("Main", "Song", "Album"))
     submit(
         conn, koito_scrobble([entity("Main", M1)], entity("Album"), entity("Song"), at=2)
-    )  # trap T3
+    )  # docs/koito-reference.md §10 T3
     assert conn.execute(
         "SELECT name, musicbrainz_id::text FROM artists_with_name ORDER BY id"
     ).fetchall() == [("Main", None), ("Main", M1)]
@@ -361,13 +369,14 @@ def test_an_unreachable_musicbrainz_in_the_mbid_step_drops_that_steps_matches_as
 def test_the_release_is_looked_up_by_koitos_first_artist_and_the_base_artist_stays_primary(
     conn: psycopg.Connection,
 ) -> None:
-    """design.md §5.1: only is_primary differs from Koito. Koito parses "B feat. F" as [F, B] and
-    looks the release up by F, so the listen lands on F's "Singles"; B is still the primary."""
+    """docs/design.md §5.1: only is_primary differs from Koito. Koito parses "B feat. F" as [F, B]
+    and looks the release up by F, so the listen lands on F's "Singles"; B is still the primary."""
     earlier = submit(conn, scrobble("F", "Own Song", "Singles", at=1))
     made = submit(conn, scrobble("B feat. F", "Duet", "Singles", at=2))
     assert made.album_id == earlier.album_id
     credits = conn.execute(
-        "SELECT a.name, at.is_primary FROM artist_tracks at JOIN artists_with_name a ON a.id = at.artist_id "
+        "SELECT a.name, at.is_primary FROM artist_tracks at "
+        "JOIN artists_with_name a ON a.id = at.artist_id "
         "WHERE at.track_id = %s ORDER BY a.name",
         (made.track_id,),
     ).fetchall()

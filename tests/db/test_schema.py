@@ -1,4 +1,7 @@
-"""The schema we create is Koito v0.1.x's (spec §1), column by column, as information_schema sees it."""
+"""The schema we create is Koito v0.1.x's, column by column, as information_schema sees it.
+
+Koito's schema: docs/koito-reference.md §1.
+"""
 
 from __future__ import annotations
 
@@ -159,7 +162,8 @@ def test_primary_unique_and_foreign_keys_match_koito(conn: psycopg.Connection):
         "SELECT kcu.table_name, kcu.column_name, ccu.table_name, rc.delete_rule "
         "FROM information_schema.referential_constraints rc "
         "JOIN information_schema.key_column_usage kcu "
-        "  ON kcu.constraint_schema = rc.constraint_schema AND kcu.constraint_name = rc.constraint_name "
+        "  ON kcu.constraint_schema = rc.constraint_schema "
+        "  AND kcu.constraint_name = rc.constraint_name "
         "JOIN information_schema.constraint_column_usage ccu "
         "  ON ccu.constraint_schema = rc.unique_constraint_schema "
         " AND ccu.constraint_name = rc.unique_constraint_name "
@@ -180,7 +184,8 @@ def test_views_expose_primary_names(conn: psycopg.Connection):
     assert {t: set(cols) for t, cols in rows} == VIEWS
     conn.execute("INSERT INTO artists DEFAULT VALUES")
     conn.execute(
-        "INSERT INTO artist_aliases VALUES (1, 'Alias', 'Manual', false), (1, 'Name', 'Canonical', true)"
+        "INSERT INTO artist_aliases VALUES "
+        "(1, 'Alias', 'Manual', false), (1, 'Name', 'Canonical', true)"
     )
     assert conn.execute("SELECT id, name FROM artists_with_name").fetchall() == [(1, "Name")]
 
@@ -206,7 +211,8 @@ def test_functions_trigger_and_extension(conn: psycopg.Connection):
     assert trigger == [("DELETE", "AFTER", "ROW", "artist_releases")]
     assert conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'").fetchone()
     trgm = conn.execute(
-        "SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE '%gin_trgm_ops%'"
+        "SELECT count(*) FROM pg_indexes "
+        "WHERE schemaname = 'public' AND indexdef LIKE '%gin_trgm_ops%'"
     ).fetchone()[0]
     assert trgm == 3
 
@@ -215,7 +221,8 @@ def test_orphan_release_trigger_and_artist_json(conn: psycopg.Connection):
     conn.execute("INSERT INTO artists DEFAULT VALUES")  # 1
     conn.execute("INSERT INTO artists DEFAULT VALUES")  # 2
     conn.execute(
-        "INSERT INTO artist_aliases VALUES (1, 'Bee', 'Canonical', true), (2, 'Ay', 'Canonical', true)"
+        "INSERT INTO artist_aliases VALUES "
+        "(1, 'Bee', 'Canonical', true), (2, 'Ay', 'Canonical', true)"
     )
     conn.execute("INSERT INTO releases DEFAULT VALUES")
     conn.execute("INSERT INTO artist_releases VALUES (1, 1, true), (2, 1, false)")

@@ -1,4 +1,4 @@
-"""Small export files written by the import tests (Maloja's shape, spec §3.3)."""
+"""Small export files written by the import tests (Maloja's shape, docs/koito-reference.md §3.3)."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ def test_fresh_machine_imports_into_the_embedded_server(tmp_path: Path):
 
 
 def test_spotify_download_zip_and_lastfmstats_import_as_dropped(db_url: str, tmp_path: Path):
-    """The two exports users download as they are: Spotify's zip (not unpacked) and lastfmstats.com."""
+    """Two exports as users download them: Spotify's zip (not unpacked) and lastfmstats.com's."""
     import zipfile
 
     from tests.sources.helpers import FIXTURES

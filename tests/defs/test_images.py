@@ -1,4 +1,4 @@
-"""The image backfill against local fake providers: finds, misses, the ledger and its retry interval."""
+"""The image backfill against local fake providers: finds, misses, the ledger, the retry wait."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import dagster as dg
 import psycopg
 from PIL import Image
 
-from koito_assets.settings_resource import SettingsResource
-from tests.defs.resources import import_resources
 from koito_assets.defs.images.assets import images_backfilled, run_backfill
 from koito_assets.settings import Settings
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 
 
 def _artist(conn: psycopg.Connection, name: str, mbid: str | None = None) -> int:
@@ -146,3 +146,32 @@ def test_images_asset_and_cli_json(
     out = json.loads(capsys.readouterr().out)
     assert set(out) == {"checked", "found", "missed", "failed", "by_provider"}
     assert (out["checked"], out["missed"]) == (1, 1)
+
+
+def test_a_release_whose_group_musicbrainz_named_gets_the_groups_cover(
+    db_url, test_settings, tmp_path, fake_deezer, fake_cover_art_archive, fake_musicbrainz
+):
+    from koito_assets.enrich.musicbrainz import HttpMusicBrainz
+    from koito_assets.enrich.musicbrainz_asker import MusicBrainzAsker
+    from koito_assets.enrich.musicbrainz_store import AnswerStore
+    from tests.catalog.helpers import pool_for
+    from tests.fakes.musicbrainz import MbCredit
+
+    release, group = "6b1f2b4e-1b2c-4d5e-8f90-123456789abc", "7c2f2b4e-1b2c-4d5e-8f90-123456789abc"
+    fake_musicbrainz.add_release(release, "Shoreline", [MbCredit("Band")], release_group=group)
+    fake_cover_art_archive.add_release_group_art(group)  # the release itself has no front cover
+    with pool_for(db_url) as pool:
+        client = HttpMusicBrainz(fake_musicbrainz.url, 500.0, timeout_s=2.0)
+        MusicBrainzAsker(client, AnswerStore(pool, 30)).fetch([("release", release)])
+    settings = _settings(test_settings, tmp_path, fake_deezer, fake_cover_art_archive)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        album = _album(conn, "Shoreline", _artist(conn, "Band"), release)
+        _album(conn, "Unasked", _artist(conn, "Other"), "8d3f2b4e-1b2c-4d5e-8f90-123456789abc")
+        report = run_backfill(conn, settings, download=False, limit=1000)
+        source = conn.execute(
+            "SELECT image_source FROM releases WHERE id = %s", (album,)
+        ).fetchone()[0]
+    assert source == f"{fake_cover_art_archive.url}/release-group/{group}/front"
+    assert report.by_provider["coverartarchive"]["found"] == 1
+    # the backfill read the stored answer; it asked MusicBrainz nothing
+    assert len(fake_musicbrainz.requests) == 1

@@ -1,4 +1,4 @@
-"""The four import assets on real PostgreSQL: counts, checks, idempotence, lifecycle, bad input, orphans."""
+"""The import assets on PostgreSQL: counts, checks, idempotence, lifecycle, bad input, orphans."""
 
 from __future__ import annotations
 
@@ -91,7 +91,8 @@ def test_re_materialising_a_partition_adds_nothing_and_hits_the_cache(db_url, co
     path = write_maloja(config_dir / "import" / "maloja_export_1.json", sample_scrobbles())
     with dg.DagsterInstance.ephemeral() as instance:
         assert materialize(db_url, settings, path.name, instance).success
-        again = materialize(db_url, settings, path.name, instance)  # the file now lives in import_complete/
+        # the file now lives in import_complete/
+        again = materialize(db_url, settings, path.name, instance)
     assert again.success
     assert _metadata(again, "unique_entity_keys")["cache_hits"] == 5
     assert _metadata(again, "resolved_lookup")["artists_created"] == 0
@@ -135,15 +136,18 @@ def test_entities_deleted_by_koitos_orphan_cleanup_before_loading_are_resolved_a
         assert _count(db_url, "SELECT count(*) FROM tracks") == 5
         with psycopg.connect(
             db_url, autocommit=True
-        ) as conn:  # Koito's CleanOrphanedEntries (spec §6)
+        ) as conn:  # Koito's CleanOrphanedEntries: docs/koito-reference.md §6
             conn.execute(
-                "DELETE FROM tracks t WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id)"
+                "DELETE FROM tracks t "
+                "WHERE NOT EXISTS (SELECT 1 FROM listens l WHERE l.track_id = t.id)"
             )
             conn.execute(
-                "DELETE FROM releases r WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.release_id = r.id)"
+                "DELETE FROM releases r "
+                "WHERE NOT EXISTS (SELECT 1 FROM tracks t WHERE t.release_id = r.id)"
             )
             conn.execute(
-                "DELETE FROM artists a WHERE NOT EXISTS (SELECT 1 FROM artist_tracks at WHERE at.artist_id = a.id)"
+                "DELETE FROM artists a "
+                "WHERE NOT EXISTS (SELECT 1 FROM artist_tracks at WHERE at.artist_id = a.id)"
             )
         assert _count(db_url, "SELECT count(*) FROM koito_import.track_lookup") == 0
         second = materialize(db_url, settings, path.name, instance, selection=IMPORT_ASSETS[3:])
@@ -153,7 +157,9 @@ def test_entities_deleted_by_koitos_orphan_cleanup_before_loading_are_resolved_a
     assert _count(db_url, "SELECT count(*) FROM artists") == 4
 
 
-def test_a_file_outside_the_import_folder_is_left_where_it_is(db_url, config_dir, settings, tmp_path):
+def test_a_file_outside_the_import_folder_is_left_where_it_is(
+    db_url, config_dir, settings, tmp_path
+):
     path = write_maloja(tmp_path / "elsewhere" / "maloja_export_2.json", sample_scrobbles())
     with psycopg.connect(db_url, autocommit=True) as conn:
         from koito_assets.defs.imports import ledger
@@ -186,7 +192,7 @@ def test_imports_never_ask_an_image_provider(
 def test_records_whose_key_cannot_be_resolved_are_skipped_with_the_reason(
     db_url, config_dir, settings, monkeypatch
 ):
-    """Fault injection: the real resolver runs, except that one song's key is reported unresolvable."""
+    """Fault injection: the real resolver runs, but one song's key is reported unresolvable."""
     from koito_assets.catalog.lookup_key import lookup_key
     from koito_assets.defs.imports import ops as import_ops
 

@@ -107,3 +107,30 @@ def test_koito_import_draws_the_stages_on_a_terminal(db_url, tmp_path):
     assert all(p >= 0 for p in positions) and positions == sorted(positions), frames[-3000:]
     assert f"{path.name}: reading: {RECORDS} records" in frames
     assert f"{RECORDS} listens inserted" in stdout  # the summary, after the bar
+
+
+def test_musicbrainz_requests_are_a_stage_of_their_own(db_url, tmp_path, fake_musicbrainz):
+    """resolved_lookup's MusicBrainz questions reach the terminal as (requests done, planned)."""
+    from tests.defs.test_musicbrainz_import import (
+        ARTIST,
+        RECORDINGS,
+        import_file,
+        settings_for,
+        write_listenbrainz,
+    )
+    from tests.fakes.musicbrainz import MbAlias
+
+    fake_musicbrainz.add_artist(ARTIST, "The Band", [MbAlias("ザ・バンド", "ja", True)])
+    for i, mbid in enumerate(RECORDINGS):
+        fake_musicbrainz.add_recording(mbid, f"Song {i}", 200_000)
+    path = write_listenbrainz(tmp_path / "import" / "old_lb-2025-06-01.json")
+    events: list[ProgressEvent] = []
+    with listening(events.append):
+        import_file(db_url, settings_for(tmp_path, fake_musicbrainz.url), path)
+    asking = [e for e in events if e.stage == "asking MusicBrainz"]
+    assert asking and asking[0].unit == "requests"
+    assert [e.done for e in asking] == sorted(e.done for e in asking)
+    assert asking[-1].done == asking[-1].total == sum(fake_musicbrainz.request_counts().values())
+    order = list(dict.fromkeys(e.stage for e in events))
+    assert order.index("resolving") < order.index("asking MusicBrainz")
+    assert order.index("asking MusicBrainz") < order.index("inserting listens")

@@ -1,4 +1,4 @@
-"""Imports survive being killed and losing the database: nothing lost, nothing doubled, nothing left over."""
+"""Imports survive being killed and losing the database: nothing lost, doubled or left over."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ import psycopg
 import pytest
 
 from benchmarks.workload import generate
-from koito_assets.settings_resource import SettingsResource
-from tests.defs.resources import import_resources
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
 from koito_assets.defs.imports.partitions import export_files
+from koito_assets.settings_resource import SettingsResource
+from tests.defs.resources import import_resources
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,8 @@ def _catalogue(url: str) -> dict[str, object]:
             "releases": one("SELECT count(*) FROM releases"),
             "tracks": one("SELECT count(*) FROM tracks"),
             "listen_digest": one(
-                "SELECT md5(string_agg(t.title || '@' || l.listened_at::text, ',' ORDER BY l.listened_at, t.title)) "
+                "SELECT md5(string_agg(t.title || '@' || l.listened_at::text, ',' "
+                "ORDER BY l.listened_at, t.title)) "
                 "FROM listens l JOIN tracks_with_title t ON t.id = l.track_id"
             ),
             "staged": one("SELECT count(*) FROM koito_import.staged_scrobbles"),

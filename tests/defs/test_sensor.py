@@ -1,4 +1,4 @@
-"""The import-folder sensor: new, changed, unchanged and removed files, and a big folder in one tick."""
+"""The import-folder sensor: new, changed, unchanged and removed files; a big folder in one tick."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import dagster as dg
 import psycopg
 import pytest
 
-from koito_assets.settings_resource import SettingsResource
 from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.sensors import import_folder_sensor
+from koito_assets.settings_resource import SettingsResource
 from tests.defs.resources import import_resources
 
 
@@ -99,7 +99,8 @@ def test_an_import_that_stopped_half_way_is_requested_again_once_stale(db_url, i
         ledger.register_file(conn, path.name, path)
         ledger.update_file(conn, path.name, status="staged")  # the run died after raw_scrobbles
     with dg.DagsterInstance.ephemeral() as instance:
-        assert isinstance(tick(db_url, instance, import_dir), dg.SkipReason)  # recent: may still be running
+        # recent: it may still be running
+        assert isinstance(tick(db_url, instance, import_dir), dg.SkipReason)
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(
                 "UPDATE koito_import.import_files SET updated_at = now() - interval '1 hour'"
@@ -117,7 +118,8 @@ def test_a_stalled_file_with_a_run_still_in_progress_is_left_to_that_run(db_url,
     with psycopg.connect(db_url, autocommit=True) as conn:
         ledger.register_file(conn, path.name, path)
         conn.execute(
-            "UPDATE koito_import.import_files SET status = 'keyed', updated_at = now() - interval '1 hour'"
+            "UPDATE koito_import.import_files "
+            "SET status = 'keyed', updated_at = now() - interval '1 hour'"
         )
     with dg.DagsterInstance.ephemeral() as instance:
         create_run_for_test(

@@ -56,7 +56,7 @@ def test_staged_rows_round_trip_whatever_the_text(db_url: str, tmp_path: Path, p
         conn.execute("DELETE FROM koito_import.import_files WHERE id = %s", (file_id,))
     assert result.accepted == len(records) == len(rows)
     seen = set()
-    for (seq, key, listened_at, client, duration_s, payload), record in zip(
+    for (_seq, key, listened_at, client, duration_s, payload), record in zip(
         rows, records, strict=True
     ):
         assert (key, listened_at, client, duration_s) == (

@@ -18,6 +18,7 @@ from koito_assets.enrich.musicbrainz import (
     MbRelease,
     MusicBrainzError,
     MusicBrainzNotFound,
+    MusicBrainzUnreachable,
     musicbrainz_from_settings,
 )
 from koito_assets.settings import Settings, SettingsError
@@ -54,6 +55,7 @@ def mb(fake_musicbrainz: FakeMusicBrainz) -> FakeMusicBrainz:
         RELEASE,
         "First Light",
         [MbCredit("Ada Example", " feat. "), MbCredit("B. Sample", artist_name="Bea Sample")],
+        release_group=GROUP,
     )
     fake_musicbrainz.add_release_group(
         GROUP,
@@ -102,15 +104,35 @@ def test_a_contact_that_cannot_be_a_header_value_is_refused(contact: str) -> Non
         Settings.from_env({"KOITO_USER_AGENT_CONTACT": contact})
 
 
-def test_release_title_and_names_as_credited(mb: FakeMusicBrainz) -> None:
-    assert client(mb).release(RELEASE) == MbRelease("First Light", ("Ada Example", "B. Sample"))
-    assert mb.requests[0].raw_query.count("inc=artists") == 1
+def test_release_title_names_as_credited_and_group(mb: FakeMusicBrainz) -> None:
+    assert client(mb).release(RELEASE) == MbRelease(
+        "First Light", ("Ada Example", "B. Sample"), GROUP
+    )
+    # requests encodes the space between inc values as '+', which MusicBrainz expects.
+    assert "inc=artists+release-groups" in mb.requests[0].raw_query
 
 
 def test_release_group_titles_are_distinct_in_response_order(mb: FakeMusicBrainz) -> None:
     assert client(mb).release_group_titles(GROUP) == ("始まりの光", "Hajimari no Hikari")
-    # requests encodes the space between inc values as '+', which MusicBrainz expects.
-    assert "inc=releases+artists" in mb.requests[0].raw_query
+    (request,) = mb.requests
+    assert request.path == "/ws/2/release" and request.param("release-group") == GROUP
+    assert (request.param("limit"), request.param("offset")) == ("100", "0")
+
+
+def test_a_group_with_more_releases_than_a_page_is_browsed_to_the_end(
+    mb: FakeMusicBrainz,
+) -> None:
+    releases = [
+        MbGroupRelease(f"5e000000-0000-4000-8000-{i:012d}", f"Take {i}") for i in range(150)
+    ]
+    mb.add_release_group(UNKNOWN, "Big", releases)
+    assert client(mb).release_group_titles(UNKNOWN) == tuple(f"Take {i}" for i in range(150))
+    assert [r.param("offset") for r in mb.requests] == ["0", "100"]
+    # a lookup lists at most 25 of them, which is why the titles come from a browse
+    import requests
+
+    listed = requests.get(mb.lookup_url("release-group", UNKNOWN, inc="releases", fmt="json"))
+    assert len(listed.json()["releases"]) == 25
 
 
 def test_recording_length_in_ms_and_unknown_length_is_zero(mb: FakeMusicBrainz) -> None:
@@ -222,7 +244,6 @@ def test_unreachable_server_is_an_error(tmp_path: Path) -> None:
             Reply.json({"title": "T", "artist-credit": [{"joinphrase": ""}]}),
             "missing 'name'",
         ),
-        ("release-group", Reply.json({"title": "G", "releases": [{"id": "r"}]}), "missing 'title'"),
     ],
 )
 def test_malformed_bodies_are_errors(
@@ -238,6 +259,15 @@ def test_malformed_bodies_are_errors(
     with pytest.raises(MusicBrainzError, match=re.escape(message)):
         call(client(mb), UNKNOWN)
     assert len(mb.requests) == 1  # malformed is final: no retry
+
+
+def test_a_malformed_browse_is_an_error(mb: FakeMusicBrainz) -> None:
+    mb.script("/ws/2/release", Reply.json({"release-count": 1, "releases": [{"id": "r"}]}))
+    with pytest.raises(MusicBrainzError, match="missing 'title'"):
+        client(mb).release_group_titles(GROUP)
+    mb.script("/ws/2/release", Reply.json({"releases": []}))
+    with pytest.raises(MusicBrainzError, match="missing 'release-count'"):
+        client(mb).release_group_titles(GROUP)
 
 
 # -- rate limit --------------------------------------------------------------------------------
@@ -319,3 +349,150 @@ def test_fake_serves_sub_lists_only_when_asked_and_xml_by_default(mb: FakeMusicB
     assert bad.status_code == 400 and bad.json()["error"] == "Invalid mbid."
     missing = requests.get(f"{base}/artist/{UNKNOWN}?fmt=json", timeout=2)
     assert missing.status_code == 404 and set(missing.json()) == {"error", "help"}
+
+
+# -- many MBIDs at once: searches by id list -----------------------------------------------------
+def test_a_search_answers_each_kind_as_its_lookup_does(mb: FakeMusicBrainz) -> None:
+    mb.add_recording(UNKNOWN, "No Length", None)  # search answers leave an unknown length out
+    mbz = client(mb)
+    for kind, mbid in (
+        ("artist", ARTIST),
+        ("release", RELEASE),
+        ("release-group", GROUP),
+        ("recording", RECORDING),
+        ("recording", UNKNOWN),
+    ):
+        looked_up = {
+            "artist": mbz.artist,
+            "release": mbz.release,
+            "release-group": mbz.release_group_titles,
+            "recording": mbz.recording,
+        }[kind](mbid)
+        assert mbz.search(kind, [mbid]) == {mbid: looked_up}, kind
+    searches = mb.requests_to("/ws/2/")
+    assert {r.param("query") for r in searches if r.param("query")} >= {
+        f"arid:({ARTIST})",
+        f"reid:({RELEASE})",
+        f"rgid:({GROUP})",
+        f"rid:({RECORDING})",
+    }
+
+
+def test_one_search_answers_a_hundred_mbids_within_a_short_url(mb: FakeMusicBrainz) -> None:
+    ids = [f"7c000000-0000-4000-8000-{i:012d}" for i in range(100)]
+    for i, mbid in enumerate(ids):
+        mb.add_recording(mbid, f"Song {i}", 1000 * i)
+    answers = client(mb).search("recording", [*ids, *ids[:10]])  # repeats are asked once
+    assert answers == {mbid: MbRecording(f"Song {i}", 1000 * i) for i, mbid in enumerate(ids)}
+    (request,) = mb.requests
+    assert request.param("query") == "rid:(" + " OR ".join(ids) + ")"
+    assert request.param("limit") == "100" and request.param("fmt") == "json"
+    assert len(request.raw_query) < 5000  # MusicBrainz refuses much longer queries (HTTP 414)
+    with pytest.raises(ValueError, match="at most 100"):
+        client(mb).search("recording", [*ids, UNKNOWN])
+
+
+def test_a_search_leaves_out_merged_and_unindexed_mbids_which_lookups_answer(
+    mb: FakeMusicBrainz,
+) -> None:
+    merged, fresh = UNKNOWN, "7c000000-0000-4000-8000-000000000124"
+    mb.merge("recording", merged, RECORDING)
+    mb.add_recording(fresh, "Brand New", 1000, indexed=False)
+    mbz = client(mb)
+    found = mbz.search("recording", [RECORDING, merged, fresh])
+    assert set(found) == {RECORDING}
+    # a lookup follows the merge to the surviving recording, and knows the fresh one
+    assert mbz.recording(merged) == found[RECORDING]
+    assert mbz.recording(fresh) == MbRecording("Brand New", 1000)
+    assert [r.path for r in mb.requests[-3:]] == [
+        f"/ws/2/recording/{merged}",
+        f"/ws/2/recording/{RECORDING}",  # the 301 followed
+        f"/ws/2/recording/{fresh}",
+    ]
+
+
+def test_search_pages_are_followed_when_the_server_sends_fewer_than_asked(
+    mb: FakeMusicBrainz,
+) -> None:
+    mb.search_page_cap = 25  # a mirror configured with smaller pages than musicbrainz.org
+    ids = [f"0a1b2c3d-0000-4000-8000-{i:012d}" for i in range(60)]
+    for mbid in ids:
+        mb.add_artist(mbid, f"Artist {mbid[-3:]}")
+    assert set(client(mb).search("artist", ids)) == set(ids)
+    assert [r.param("offset") for r in mb.requests] == ["0", "25", "50"]
+
+
+def test_a_search_item_that_cannot_be_read_is_left_out(mb: FakeMusicBrainz) -> None:
+    mb.script(
+        "/ws/2/recording",
+        Reply.json(
+            {
+                "count": 2,
+                "offset": 0,
+                "recordings": [
+                    {"id": RECORDING, "title": "Opening Theme", "length": "long"},
+                    {"id": UNKNOWN, "title": "Fine", "length": 1000},
+                ],
+            }
+        ),
+    )
+    assert client(mb).search("recording", [RECORDING, UNKNOWN]) == {
+        UNKNOWN: MbRecording("Fine", 1000)
+    }
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        Reply.busy(503),
+        Reply.text("<html>Search is down</html>", content_type="text/html"),
+        Reply.json({"count": 1, "offset": 0}),  # no list
+    ],
+)
+def test_a_failed_search_is_an_error(mb: FakeMusicBrainz, reply: Reply) -> None:
+    mb.script("/ws/2/artist", *[reply] * 5)
+    with pytest.raises(MusicBrainzError) as caught:
+        client(mb, max_retries=1).search("artist", [ARTIST])
+    assert not isinstance(caught.value, (MusicBrainzNotFound, MusicBrainzUnreachable))
+
+
+def test_a_server_that_refuses_connections_is_unreachable_after_one_retry() -> None:
+    with FakeMusicBrainz() as gone:
+        url = gone.url
+    mbz = HttpMusicBrainz(url, 200.0, timeout_s=0.5, max_retries=5, backoff_s=0.01)
+    started = time.monotonic()
+    with pytest.raises(MusicBrainzUnreachable) as caught:
+        mbz.search("artist", [ARTIST])
+    assert caught.value.network == "connect"
+    assert time.monotonic() - started < 1  # not five retries with back-off
+    assert mbz.requests_sent == 1
+
+
+def test_the_fake_counts_requests_by_kind(mb: FakeMusicBrainz) -> None:
+    mbz = client(mb)
+    mbz.artist(ARTIST)
+    mbz.search("artist", [ARTIST])
+    mbz.release_group_titles(GROUP)
+    mbz.recording(RECORDING)
+    assert mb.request_counts() == {"lookup": 2, "search": 1, "browse": 1}
+    assert mbz.requests_sent == 4
+
+
+def test_searches_are_as_polite_as_lookups(mb: FakeMusicBrainz) -> None:
+    settings = Settings.from_env(
+        {
+            "KOITO_MUSICBRAINZ_URL": mb.url,
+            "KOITO_MUSICBRAINZ_RATE_LIMIT": "5",
+            "KOITO_USER_AGENT_CONTACT": "me@example.org",
+        }
+    )
+    mbz = musicbrainz_from_settings(settings, backoff_s=0.01)
+    mb.fail_next("/ws/2/artist", 1, 429, retry_after=1)
+    assert set(mbz.search("artist", [ARTIST])) == {ARTIST}  # type: ignore[attr-defined]
+    mbz.search("recording", [RECORDING])  # type: ignore[attr-defined]
+    first, second, third = mb.requests
+    assert second.time - first.time >= 0.95  # Retry-After waited out
+    assert third.time - second.time >= 0.2 - 0.02  # 5 requests/s
+    assert all(
+        re.fullmatch(r"koito-assets/\S+ \( me@example\.org \)", r.user_agent) for r in mb.requests
+    )

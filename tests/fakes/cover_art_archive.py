@@ -1,4 +1,4 @@
-"""A fake Cover Art Archive (external-apis.md §2): ``/release[-group]/{mbid}/front[-N]``.
+"""A fake Cover Art Archive (docs/external-apis.md §2): ``/release[-group]/{mbid}/front[-N]``.
 
 Known art answers ``307`` with ``Location`` on the fake image host; unknown MBIDs 404, non-UUIDs
 400, methods other than GET/HEAD 405. :meth:`FakeCoverArtArchive.add_release_art` takes an

@@ -1,4 +1,4 @@
-"""A fake Deezer search API (external-apis.md §3): ``/search/artist`` and ``/search/album``.
+"""A fake Deezer search API (docs/external-apis.md §3): ``/search/artist`` and ``/search/album``.
 
 Matching is fuzzy like Deezer's: an entry is returned when the queried text is contained in its
 name (case-insensitive), so near-misses ("Ada Example Band" for "Ada Example") come back too and

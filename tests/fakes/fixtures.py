@@ -57,7 +57,8 @@ def fake_musicbrainz(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMusicBrain
 
 @pytest.fixture
 def fake_image_host(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeImageHost]:
-    """A running image host (CDN) serving real PNG/JPEG bytes and the §6 failure paths."""
+    """A running image host (CDN) serving real PNG/JPEG bytes and the failure paths
+    of docs/external-apis.md §6."""
     yield from _serve(FakeImageHost(), monkeypatch)
 
 

@@ -1,4 +1,4 @@
-"""A fake image host (CDN) serving real image bytes, plus every failure of external-apis.md §6.
+"""A fake image host (CDN) serving real image bytes, plus every failure of docs/external-apis.md §6.
 
 Register what a test needs; each method returns the absolute URL to hand to a client::
 

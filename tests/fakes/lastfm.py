@@ -1,4 +1,4 @@
-"""A fake Last.fm API (external-apis.md §4): ``/2.0/?method=artist.getInfo|album.getInfo``.
+"""A fake Last.fm API (docs/external-apis.md §4): ``/2.0/?method=artist.getInfo|album.getInfo``.
 
 Lookups work by ``mbid`` or by names (``autocorrect=1`` makes name matching case-insensitive).
 Image lists come from :meth:`FakeLastFm.image_set`: real images on the image host at Last.fm's

@@ -1,4 +1,4 @@
-"""A fake (Open)Subsonic server (external-apis.md §5): ping, search3, getCoverArt.
+"""A fake (Open)Subsonic server (docs/external-apis.md §5): ping, search3, getCoverArt.
 
 Accepts ``/rest/X`` and ``/rest/X.view``; checks ``u`` with ``t``+``s`` (md5 of password+salt)
 or ``p`` (clear or ``enc:<hex>``), or an ``apiKey``. Errors use the ``subsonic-response``

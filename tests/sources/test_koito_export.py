@@ -1,4 +1,7 @@
-"""Koito's own export, version 1 (spec §4): entities carried through, names from primary aliases."""
+"""Koito's own export, version 1: entities carried through, names from primary aliases.
+
+The format: docs/koito-reference.md §4.
+"""
 
 from __future__ import annotations
 

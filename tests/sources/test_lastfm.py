@@ -1,4 +1,7 @@
-"""Last.fm exports: ghan.nl JSON and CSV, lastfm-to-csv, with Koito's Last.fm rules (spec §3.4)."""
+"""Last.fm exports: ghan.nl JSON and CSV, lastfm-to-csv, with Koito's Last.fm rules.
+
+The rules and the files: docs/koito-reference.md §3.4.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""ListenBrainz exports: the zip of monthly JSONL files and the old JSON array (spec §3.5)."""
+"""ListenBrainz exports: the zip of monthly JSONL files and the old JSON array.
+
+Koito's rules and the files: docs/koito-reference.md §3.5.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +48,10 @@ def test_zip_listens_with_koito_fields(tmp_path):
 
 
 def test_zip_mapping_artist_mbids_fallback_works(tmp_path):
-    """Koito computes this fallback and discards it (spec T10); ours is used."""
+    """Koito computes this fallback and discards it; ours is used.
+
+    docs/koito-reference.md §10 T10.
+    """
     _, records = read_all(zip_listenbrainz(tmp_path))
     listen = by_position(records)["listens/2024/2.jsonl line 2"]
     assert listen.artist_mbids == (
@@ -78,7 +84,10 @@ def test_zip_bad_lines_are_skipped_and_the_month_goes_on(tmp_path):
 
 
 def test_zip_lines_of_any_length(tmp_path):
-    """Koito's scanner stops at 64 KiB and drops the rest of the month (spec T10)."""
+    """Koito's scanner stops at 64 KiB and drops the rest of the month.
+
+    docs/koito-reference.md §10 T10.
+    """
     long = {
         "listened_at": 1709500000,
         "track_metadata": {

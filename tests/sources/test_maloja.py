@@ -1,4 +1,7 @@
-"""Maloja exports and API lists, against Koito's Maloja importer rules (spec §3.3)."""
+"""Maloja exports and API lists, against Koito's Maloja importer rules.
+
+The rules and the files: docs/koito-reference.md §3.3.
+"""
 
 from __future__ import annotations
 

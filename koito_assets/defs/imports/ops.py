@@ -13,6 +13,7 @@ retry; anything else fails the step with the reason.
 
 import hashlib
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,7 +35,8 @@ from koito_assets.defs.imports.queries import load_sql
 from koito_assets.defs.imports.staging import decode_record, stage_export
 from koito_assets.defs.reports.facts import record_file_facts
 from koito_assets.enrich.musicbrainz import musicbrainz_from_settings
-from koito_assets.progress import stage_progress
+from koito_assets.enrich.musicbrainz_asker import Progress
+from koito_assets.progress import StageProgress, stage_progress
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
 from koito_assets.sources import open_export
@@ -249,14 +251,63 @@ def _skip_unresolvable(conn: psycopg.Connection, file_id: int, failed: dict[str,
 
 
 def resolve_file_keys(
-    conn: psycopg.Connection, db: KoitoDatabase, file_id: int, settings: Settings
+    conn: psycopg.Connection,
+    db: KoitoDatabase,
+    file_id: int,
+    settings: Settings,
+    progress: Progress | None = None,
 ) -> ResolveResult:
     """Resolve every key of the file the cache cannot answer."""
     rows = conn.execute(load_sql("unresolved_keys"), {"file_id": file_id}).fetchall()
     records = [decode_record(from_json(payload)) for _, payload in rows]
     return resolve_keys(
-        db.pool, records, musicbrainz=musicbrainz_from_settings(settings), settings=settings
+        db.pool,
+        records,
+        musicbrainz=musicbrainz_from_settings(settings),
+        settings=settings,
+        progress=progress,
     )
+
+
+MUSICBRAINZ_LOG_EVERY_S = 5.0
+
+
+def musicbrainz_progress(context: dg.OpExecutionContext, file_key: str) -> Progress:
+    """Logs MusicBrainz's requests done / planned while resolution waits on them (one a second
+    at musicbrainz.org): at the first request, then every few seconds. Every report also goes to
+    the progress listeners (the terminal's bar), as a stage of its own from the first request."""
+    lock = threading.Lock()
+    last = [-MUSICBRAINZ_LOG_EVERY_S]
+    stage: list[StageProgress] = []
+
+    def report(done: int, planned: int) -> None:
+        with lock:
+            if not stage:  # created on the first request: an import that asks nothing shows none
+                stage.append(StageProgress(None, file_key, "asking MusicBrainz", unit="requests"))
+            now = time.monotonic()
+            due = done <= 1 or now - last[0] >= MUSICBRAINZ_LOG_EVERY_S
+            if due:
+                last[0] = now
+        stage[0](done, planned)
+        if due:
+            context.log.info(f"{file_key}: MusicBrainz, {done} of {planned} requests done")
+
+    return report
+
+
+def _log_musicbrainz(context: dg.OpExecutionContext, file_key: str, result: ResolveResult) -> None:
+    if result.musicbrainz_requests or result.musicbrainz_from_store:
+        context.log.info(
+            f"{file_key}: MusicBrainz, {result.musicbrainz_requests} requests "
+            f"({result.musicbrainz_lookups_fallback} single lookups), "
+            f"{result.musicbrainz_from_store} answers from the store, "
+            f"{result.musicbrainz_seconds:.1f} s"
+        )
+    if result.musicbrainz_unreachable:
+        context.log.warning(
+            f"{file_key}: MusicBrainz could not be reached ({result.musicbrainz_unreachable}); "
+            "resolved as Koito does without it; a later import asks again"
+        )
 
 
 @dg.op(
@@ -270,10 +321,11 @@ def create_entities(
 ) -> dg.Output[int]:
     file_key = context.partition_key
     started = time.perf_counter()
-    progress = stage_progress(context, "resolving", unit="keys")
+    resolving = stage_progress(context, "resolving", unit="keys")
     with transient_database_errors(context), db.connection() as conn:
         file_id = _file_id(conn, file_key)
-        result = resolve_file_keys(conn, db, file_id, settings.value)
+        progress = musicbrainz_progress(context, file_key)
+        result = resolve_file_keys(conn, db, file_id, settings.value, progress)
         with conn.transaction():
             moved = _skip_unresolvable(conn, file_id, result.failed)
             known = ledger.get_file(conn, file_key)
@@ -293,9 +345,10 @@ def create_entities(
                 stage="resolved_lookup",
                 seconds=seconds,
             )
-    progress.finish(len(result.ids))
+    resolving.finish(len(result.ids))
     for key, reason in list(result.failed.items())[:20]:
         context.log.warning(f"{file_key}: cannot resolve {key!r}: {reason}")
+    _log_musicbrainz(context, file_key, result)
     return dg.Output(
         file_id,
         metadata={
@@ -305,6 +358,10 @@ def create_entities(
             "tracks_created": result.tracks_created,
             "unresolvable_keys": len(result.failed),
             "records_skipped_unresolvable": moved,
+            "musicbrainz_requests": result.musicbrainz_requests,
+            "musicbrainz_from_store": result.musicbrainz_from_store,
+            "musicbrainz_lookups_fallback": result.musicbrainz_lookups_fallback,
+            "musicbrainz_seconds": round(result.musicbrainz_seconds, 3),
             "seconds": round(seconds, 3),
         },
     )
@@ -346,10 +403,11 @@ def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]
 def _load_listens(
     conn: psycopg.Connection, db: KoitoDatabase, file_id: int, settings: Settings
 ) -> tuple[int, float]:
-    """Insert the file's listens; first re-resolve keys whose cache rows vanished (design §5.8).
+    """Insert the file's listens; first re-resolve keys whose cache rows vanished.
 
     Koito's orphan clean-up may delete a track between our resolution and this insert: the
-    insert then fails on the foreign key (or finds no cache row) and we resolve again.
+    insert then fails on the foreign key (or finds no cache row) and we resolve again
+    (docs/design.md §5.8).
     """
     inserted, insert_seconds = 0, 0.0
     for attempt in range(3):

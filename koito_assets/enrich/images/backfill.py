@@ -8,6 +8,10 @@ interval (doubling with each further miss, up to 8×). Every provider answer is 
 
 Lookups run on a bounded thread pool (each provider keeps its own rate limit); results are
 written back in batches, never one round trip per entity.
+
+A release's group comes from MusicBrainz's stored answers (``koito_import.musicbrainz_answers``,
+read in one query, no request): the Cover Art Archive then also tries the group's front cover,
+which Koito never does because its catalogue keeps no release-group MBID.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import psycopg
 from koito_assets.enrich.images.cache import ImageCache
 from koito_assets.enrich.images.chain import ImageFinder
 from koito_assets.enrich.images.result import ChainResult
+from koito_assets.enrich.musicbrainz_store import stored_release_groups
 from koito_assets.settings import Settings
 
 MAX_BACKOFF_FACTOR = 8
@@ -39,6 +44,7 @@ class Candidate(NamedTuple):
     names: tuple[str, ...]  # artist: its aliases, primary first; album: its artists' names
     title: str  # album title ("" for artists)
     mbid: str | None
+    group_mbid: str | None = None  # the release's group, when MusicBrainz named it
 
 
 @dataclass
@@ -98,9 +104,11 @@ def due_candidates(conn: psycopg.Connection, now: datetime, limit: int) -> list[
         for row in conn.execute(_DUE_ARTISTS, params)
     ]
     params["limit"] = max(0, limit - len(found))
+    albums = conn.execute(_DUE_ALBUMS, params).fetchall()
+    groups = stored_release_groups(conn, (row[2] for row in albums if row[2]))
     found += [
-        Candidate("album", row[0], tuple(row[3]), row[1], row[2])
-        for row in conn.execute(_DUE_ALBUMS, params)
+        Candidate("album", row[0], tuple(row[3]), row[1], row[2], groups.get(row[2] or ""))
+        for row in albums
     ]
     return found
 
@@ -108,7 +116,9 @@ def due_candidates(conn: psycopg.Connection, now: datetime, limit: int) -> list[
 def _ask(finder: ImageFinder, candidate: Candidate) -> ChainResult:
     if candidate.kind == "artist":
         return finder.find_artist_image(candidate.names, candidate.mbid)
-    return finder.find_album_image(candidate.title, candidate.names, candidate.mbid)
+    return finder.find_album_image(
+        candidate.title, candidate.names, candidate.mbid, candidate.group_mbid
+    )
 
 
 def _chunks(items: Iterable, size: int) -> Iterator[list]:

@@ -1,4 +1,4 @@
-"""Checks that a URL really serves an image before it is stored (external-apis.md §6)."""
+"""Checks that a URL really serves an image before it is stored (docs/external-apis.md §6)."""
 
 from __future__ import annotations
 

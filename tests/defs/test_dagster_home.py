@@ -1,0 +1,62 @@
+"""The persistent instance: a run whose process was killed is marked failed and gives back the
+database-pool slots its step held, so later imports never wait for them."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.storage.dagster_run import DagsterRun
+
+from koito_assets.dagster_home import (
+    OWNER_TAG,
+    fail_runs_of_ended_processes,
+    owner_tags,
+    persistent_instance,
+)
+from koito_assets.db.resource import DB_POOL
+from koito_assets.settings import Settings
+
+
+def _run(instance: dg.DagsterInstance, owner: str) -> str:
+    run_id = str(uuid.uuid4())
+    instance.add_run(
+        DagsterRun(
+            job_name="import_export_file",
+            run_id=run_id,
+            status=dg.DagsterRunStatus.STARTED,
+            tags={OWNER_TAG: owner},
+        )
+    )
+    instance.event_log_storage.claim_concurrency_slot(DB_POOL, run_id, "create_entities")
+    return run_id
+
+
+def test_a_killed_processs_run_fails_and_frees_its_slots(
+    db_url: str, test_settings: Settings, tmp_path: Path
+):
+    settings = Settings.from_env({"KOITO_CONFIG_DIR": str(tmp_path)})
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    with persistent_instance(settings, db_url) as instance:
+        instance.event_log_storage.set_concurrency_slots(DB_POOL, 2)
+        killed = _run(instance, f"{socket.gethostname()}:{dead.stdout.strip()}:1")
+        alive = _run(instance, owner_tags()[OWNER_TAG])
+        elsewhere = _run(instance, "another-host:1:1")
+        assert instance.event_log_storage.get_concurrency_info(DB_POOL).active_slot_count == 2
+
+        assert fail_runs_of_ended_processes(instance) == [killed]
+
+        assert instance.get_run_by_id(killed).status == dg.DagsterRunStatus.FAILURE
+        for run_id in (alive, elsewhere):
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+        info = instance.event_log_storage.get_concurrency_info(DB_POOL)
+        assert {s.run_id for s in info.claimed_slots} == {alive}
