@@ -154,8 +154,8 @@ def shoot_asset_graph(page, base: str, path: Path) -> None:
     clip = {
         "x": left,
         "y": top,
-        "width": report["x"] + report["width"] + 90 - left,
-        "height": report["y"] + report["height"] + 80 - top,
+        "width": report["x"] + report["width"] + 30 - left,  # short of the zoom buttons
+        "height": report["y"] + report["height"] + 40 - top,
     }
     page.screenshot(path=str(path), clip=clip)
 
@@ -186,7 +186,8 @@ def shoot_library(page, base: str, path: Path) -> None:
     metadata = box_of(page, "Metadata")
     page.screenshot(
         path=str(path),
-        clip={"x": metadata["x"] - 12, "y": metadata["y"] - 20, "width": 790, "height": 1410},
+        # the heading's text starts after its icon: the section begins about 34 px to the left
+        clip={"x": metadata["x"] - 34, "y": metadata["y"] - 20, "width": 800, "height": 1410},
     )
 
 

@@ -23,10 +23,8 @@ from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import connect, open_database
 from koito_assets.db.resource import KoitoDatabase
 from koito_assets.defs.imports import ledger
-from koito_assets.defs.imports.assets import IMPORT_ASSETS
-from koito_assets.defs.imports.jobs import import_job
+from koito_assets.defs.imports.jobs import IMPORT_JOB_ASSETS, import_job
 from koito_assets.defs.imports.partitions import export_files
-from koito_assets.defs.reports.assets import REPORT_ASSETS
 from koito_assets.progress import listening
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
@@ -107,9 +105,7 @@ def import_job_for(url: str) -> dg.JobDefinition:
         "db": KoitoDatabase(url=url, settings=settings),
         "io_manager": dg.mem_io_manager,
     }
-    definitions = dg.Definitions(
-        assets=[*IMPORT_ASSETS, *REPORT_ASSETS], jobs=[import_job], resources=resources
-    )
+    definitions = dg.Definitions(assets=IMPORT_JOB_ASSETS, jobs=[import_job], resources=resources)
     return definitions.resolve_job_def(import_job.name)
 
 

@@ -19,7 +19,7 @@ import pytest
 from koito_assets.defs.images.assets import images_backfilled
 from koito_assets.defs.images.jobs import images_job
 from koito_assets.defs.imports.assets import IMPORT_ASSETS
-from koito_assets.defs.imports.jobs import import_job
+from koito_assets.defs.imports.jobs import IMPORT_JOB_ASSETS, import_job
 from koito_assets.defs.imports.partitions import export_files
 from koito_assets.defs.reports.assets import REPORT_ASSETS
 from koito_assets.settings_resource import SettingsResource
@@ -57,7 +57,7 @@ def run_import(db_url: str, settings: SettingsResource, path: Path, instance: dg
     """The import job as the sensor and the CLI run it: import stages, report, library totals."""
     instance.add_dynamic_partitions(export_files.name, [path.name])
     definitions = dg.Definitions(
-        assets=[*IMPORT_ASSETS, *REPORT_ASSETS],
+        assets=IMPORT_JOB_ASSETS,
         jobs=[import_job],
         resources={**import_resources(db_url, settings), "io_manager": dg.mem_io_manager},
     )
