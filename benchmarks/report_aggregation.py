@@ -42,9 +42,9 @@ def stage_again(url: str, path: Path, config_dir: Path) -> int:
     import dagster as dg
 
     from benchmarks.run import import_in_process
+    from koito_assets.db.resource import KoitoDatabase
     from koito_assets.defs.imports.assets import raw_scrobbles, unique_entity_keys
     from koito_assets.settings_resource import SettingsResource
-    from tests.defs.resources import import_resources
 
     import_in_process(path, url, config_dir)
     settings = SettingsResource(
@@ -56,7 +56,11 @@ def stage_again(url: str, path: Path, config_dir: Path) -> int:
             [raw_scrobbles, unique_entity_keys],
             partition_key=path.name,
             instance=instance,
-            resources={**import_resources(url, settings), "io_manager": dg.mem_io_manager},
+            resources={
+                "settings": settings,
+                "db": KoitoDatabase(url=url, settings=settings),
+                "io_manager": dg.mem_io_manager,
+            },
         )
     with psycopg.connect(url) as conn:
         return conn.execute(

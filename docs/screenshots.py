@@ -150,12 +150,18 @@ def shoot_asset_graph(page, base: str, path: Path) -> None:
     first = box_of(page, "raw_scrobbles", right_of=300)
     report = box_of(page, "listening_report", right_of=300)
     group = box_of(page, "koito_reports", right_of=300)
+    # the zoom buttons sit at the canvas's right edge, just past the last group's frame
+    zoom = min(
+        box["x"]
+        for box in (button.bounding_box() for button in page.locator("button").all())
+        if box and box["x"] > report["x"] and box["y"] > report["y"] - 200
+    )
     left, top = first["x"] - 90, group["y"] - 30
     clip = {
         "x": left,
         "y": top,
-        "width": report["x"] + report["width"] + 30 - left,  # short of the zoom buttons
-        "height": report["y"] + report["height"] + 40 - top,
+        "width": zoom - 8 - left,
+        "height": report["y"] + report["height"] + 70 - top,  # the frame ends ~60 px below
     }
     page.screenshot(path=str(path), clip=clip)
 
