@@ -100,6 +100,8 @@ def test_dagster_dev_serves_the_asset_graph(db_url: str, tmp_path: Path):
                 time.sleep(1)
         assert keys == [
             "images_backfilled",
+            "koito_library",
+            "listening_report",
             "listens_loaded",
             "raw_scrobbles",
             "resolved_lookup",
