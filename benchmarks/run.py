@@ -7,9 +7,13 @@ On one fresh database of one server (embedded unless KOITO_DATABASE_URL is set),
 2. the ``seed`` workload (49,050 Maloja scrobbles) through the asset graph, in-process, per stage;
 3. the same file again (all cache hits, 0 new listens);
 4. the per-scrobble path: ``submit_listen`` one record at a time on a 5,000-record sample;
-5. the ``large`` workload (1,000,000 scrobbles) through the asset graph, in a child process
-   whose peak resident memory is measured (skipped with --quick);
-6. MusicBrainz in bulk (benchmarks/musicbrainz_bench.py): a ListenBrainz export full of MBIDs
+5. one play, one listen (benchmarks/dedupe_bench.py): the seed's load stage with the
+   cross-source matching on and off, and an overlapping Spotify + Last.fm pair of seed size,
+   each way round: listens against the true plays, the second file's load stage on and off;
+6. the ``large`` workload (1,000,000 scrobbles) through the asset graph, in a child process
+   whose peak resident memory is measured, with the matching on and again off (skipped with
+   --quick);
+7. MusicBrainz in bulk (benchmarks/musicbrainz_bench.py): a ListenBrainz export full of MBIDs
    against a fake MusicBrainz at 1 request/s and 20 ms latency, its requests and seconds, the
    catalogue compared with one lookup per MBID's; the 25,000-recording case is skipped with
    --quick;
@@ -55,13 +59,16 @@ def _stage_seconds(url: str, file_key: str) -> dict[str, float]:
     return row[0] if row else {}
 
 
-def import_in_process(path: Path, url: str, config_dir: Path) -> dict:
-    """Import one file through the import job in this process: the CLI without its start-up."""
+def import_in_process(path: Path, url: str, config_dir: Path, dedupe: str = "on") -> dict:
+    """Import one file through the import job in this process: the CLI without its start-up.
+
+    ``dedupe``: KOITO_CROSS_SOURCE_DEDUPE for this import (on, the default, or off)."""
     import dagster as dg
 
     from koito_assets.commands.import_files import import_job_for, import_one
 
     os.environ["KOITO_CONFIG_DIR"] = str(config_dir)
+    os.environ["KOITO_CROSS_SOURCE_DEDUPE"] = dedupe
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
         summary, code = import_one(path, instance, url, import_job_for(url))
@@ -126,16 +133,20 @@ def per_scrobble(path: Path, url: str, sample: int) -> dict:
     }
 
 
-def _child_import(path: Path, url: str, config_dir: Path) -> dict:
-    """Import in a child process and report its peak RSS (ru_maxrss of the child)."""
+def _child_import(path: Path, url: str, config_dir: Path, dedupe: str = "on") -> dict:
+    """Import in a child process and report its peak RSS (ru_maxrss of the child).
+
+    ru_maxrss of children is the largest of any child so far: the 1M imports run before any
+    other child that could be larger."""
     code = (
         "import json, sys; from pathlib import Path; from benchmarks.run import import_in_process; "
-        "print(json.dumps(import_in_process(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]))))"
+        "print(json.dumps(import_in_process("
+        "Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), sys.argv[4])))"
     )
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", code, str(path), url, str(config_dir)],
+        [sys.executable, "-c", code, str(path), url, str(config_dir), dedupe],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -180,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=OUT_DIR / "latest.json")
     args = parser.parse_args(argv)
 
+    from benchmarks import dedupe_bench
     from benchmarks.ceiling import measure_ceiling
     from benchmarks.workload import generate
     from koito_assets.db.bootstrap import prepare_database
@@ -214,11 +226,22 @@ def main(argv: list[str] | None = None) -> int:
         prepare_database(per_url, settings)
         results["per_scrobble"] = per_scrobble(seed_file, per_url, args.sample)
 
+        print("one play, one listen: the load stage with and without the matching…", flush=True)
+        results["dedupe_seed"] = dedupe_bench.seed_on_and_off(seed_file, admin, settings, work)
+        results["dedupe_pairs"] = [
+            dedupe_bench.overlapping_pair(admin, settings, work, 49_050, "spotify+lastfm")
+        ]
+
         if large_file is not None:
             large_url = _fresh_database(admin, "koito_bench_large")
             prepare_database(large_url, settings)
             results["ceiling_large"] = measure_ceiling(large_url, 1_000_000)
             results["large"] = _child_import(large_file, large_url, work / "koito-large")
+            large_off_url = _fresh_database(admin, "koito_bench_large_off")
+            prepare_database(large_off_url, settings)
+            results["large_dedupe_off"] = _child_import(
+                large_file, large_off_url, work / "koito-large-off", dedupe="off"
+            )
 
         from benchmarks import musicbrainz_bench
 
@@ -349,6 +372,10 @@ def _print_table(r: dict) -> None:
         )
         cl = r["ceiling_large"]
         print(_row("  ceiling at 1M: COPY→temp→INSERT (rows/s)", cl["upsert_rows_per_s"]))
+    from benchmarks import dedupe_bench
+
+    for line in dedupe_bench.lines(r, _row):
+        print(line)
     if "musicbrainz" in r:
         from benchmarks.musicbrainz_bench import print_table
 

@@ -2,7 +2,8 @@
 
 Exit codes, the same for every command: 0 done; 1 an unexpected failure; 2 a file could not be
 read (nothing was written for it); 3 the database is unreachable; 4 the database was refused
-(not Koito v0.1.x). Errors are one line on stderr, never a traceback, never a password.
+(not Koito v0.1.x). Errors are one line on stderr, never a traceback (``python -X dev`` shows
+one for an unexpected failure), never a password.
 """
 
 from __future__ import annotations
@@ -154,6 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("koito-import: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        # Bad input never gets here (it has its own messages and exit codes); a bug or an
+        # unexpected server answer still gets one line. `python -X dev` shows the traceback.
+        if sys.flags.dev_mode:
+            raise
+        reason = " ".join(str(exc).split())[:500]
+        print(f"koito-import: unexpected error ({type(exc).__name__}): {reason}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -19,9 +19,18 @@ from urllib.parse import quote
 import dagster as dg
 import psutil
 import psycopg
+from psycopg import sql
 
-from koito_assets.db.connection import EMBEDDED_DAGSTER_DB, EMBEDDED_KOITO_DB, ensure_database
+from koito_assets.db.connection import (
+    EMBEDDED_DAGSTER_DB,
+    EMBEDDED_KOITO_DB,
+    connect,
+    ensure_database,
+)
 from koito_assets.settings import Settings
+
+# pg_advisory_lock key held while an instance opens: "dagster_" in ASCII.
+INSTANCE_SETUP_LOCK_KEY = 0x64_61_67_73_74_65_72_5F
 
 # The storage URL reaches Dagster through the environment, so no password is written to disk.
 DAGSTER_PG_URL_VAR = "KOITO_DAGSTER_PG_URL"
@@ -83,9 +92,51 @@ def info_to_sqlalchemy_url(info: dict) -> str:
     return f"postgresql+psycopg2://{netloc}/{info['dbname']}{query}"
 
 
+def ensure_dagster_database(koito_url: str) -> None:
+    """Create Dagster's database with its tables, whole or not at all.
+
+    Dagster creates its run, event and schedule tables one after the other; a process killed
+    in between would leave a database every later start fails on. So the tables are made in a
+    database of a temporary name, which is then renamed: the real name only ever holds them all.
+    """
+    name = dagster_database_name(koito_url)
+    with connect(koito_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return
+        for (leftover,) in conn.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{name}\\_creating\\_%",)
+        ).fetchall():
+            pid = leftover.rsplit("_", 1)[-1]
+            if pid.isdigit() and not psutil.pid_exists(int(pid)):  # a killed creation
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(leftover)
+                    )
+                )
+    creating = f"{name}_creating_{os.getpid()}"
+    ensure_database(koito_url, creating)
+    from dagster_postgres import DagsterPostgresStorage
+
+    info = {**psycopg.conninfo.conninfo_to_dict(koito_url), "dbname": creating}
+    # Building the storage creates its tables (its engines keep no connection open).
+    DagsterPostgresStorage(info_to_sqlalchemy_url(info))
+    with connect(koito_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (creating,)
+        )
+        try:
+            conn.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(creating), sql.Identifier(name)
+                )
+            )
+        except psycopg.errors.DuplicateDatabase:  # another process finished first
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(creating)))
+
+
 def prepare_dagster_home(settings: Settings, koito_url: str) -> tuple[Path, dict[str, str]]:
     """Create Dagster's database and home; return the home and the environment it needs."""
-    ensure_database(koito_url, dagster_database_name(koito_url))
+    ensure_dagster_database(koito_url)
     home = (settings.config_dir / "dagster_home").absolute()
     home.mkdir(parents=True, exist_ok=True)
     instance_settings = (resources.files("koito_assets") / "dagster.yaml").read_text("utf-8")
@@ -148,7 +199,11 @@ def persistent_instance(settings: Settings, koito_url: str) -> Iterator[dg.Dagst
     """The persistent instance, opened in this process (the CLI's runs are recorded there)."""
     home, env = prepare_dagster_home(settings, koito_url)
     os.environ.update(env)  # read by Dagster when it loads home/dagster.yaml
-    instance = dg.DagsterInstance.from_config(str(home))
+    # Opening the instance creates its tables on a fresh database; two commands started at once
+    # would both try (and one run fails): they take turns.
+    with connect(koito_url, autocommit=True) as lock:
+        lock.execute("SELECT pg_advisory_lock(%s)", (INSTANCE_SETUP_LOCK_KEY,))
+        instance = dg.DagsterInstance.from_config(str(home))
     try:
         fail_runs_of_ended_processes(instance)
         yield instance

@@ -16,6 +16,11 @@ from functools import lru_cache
 from pathlib import Path
 
 SPOTIFY_PLAY_RULES = ("trackdone", "30s", "listenbrainz")
+# How far apart two services' times for one play may be (docs/cross-source-dedupe.md): the
+# widest offset reported between two scrobblers for one listen is 54 s, and Spotify's end stamp
+# moves later by any pause, so 90 s, which other tools use too.
+DEFAULT_CROSS_SOURCE_TOLERANCE_S = 90
+MAX_CROSS_SOURCE_TOLERANCE_S = 600
 DEFAULT_ARTIST_SEPARATORS = (r"\s+·\s+",)
 DEFAULT_MUSICBRAINZ_URL = "https://musicbrainz.org"
 # Who to tell MusicBrainz and the image providers about, in every User-Agent ("( contact )").
@@ -103,6 +108,9 @@ class Settings:
     import_before_unix: int | None = None
     artist_separators: tuple[str, ...] = DEFAULT_ARTIST_SEPARATORS
     spotify_play_rule: str = "trackdone"
+    # One play, one listen: recognise a play another source already loaded (KOITO_CROSS_SOURCE_*)
+    cross_source_dedupe: bool = True
+    cross_source_tolerance_s: int = DEFAULT_CROSS_SOURCE_TOLERANCE_S
     parse_processes: int = (
         0  # worker processes reading one big export; 0 = by CPU count (parallel.py)
     )
@@ -180,6 +188,8 @@ class Settings:
             import_before_unix=_unix_bound(env, "KOITO_IMPORT_BEFORE_UNIX"),
             artist_separators=_separators(env),
             spotify_play_rule=rule,
+            cross_source_dedupe=_on_off(env, "KOITO_CROSS_SOURCE_DEDUPE", default=True),
+            cross_source_tolerance_s=_tolerance(env),
             parse_processes=max(0, _int(env, "KOITO_PARSE_PROCESSES", 0) or 0),
             default_username=(_read(env, "KOITO_DEFAULT_USERNAME") or "admin").lower(),
             default_password=_read(env, "KOITO_DEFAULT_PASSWORD") or "changeme",
@@ -206,6 +216,26 @@ class Settings:
             dagster_host=_read(env, "KOITO_DAGSTER_HOST") or "127.0.0.1",
             dagster_port=_int(env, "KOITO_DAGSTER_PORT", 3000) or 3000,
         )
+
+
+def _on_off(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    """A switch spelled ``on`` or ``off`` (case-insensitive); unset means ``default``."""
+    raw = _read(env, name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value not in ("on", "off"):
+        raise SettingsError(f"{name} must be on or off, not {raw!r}")
+    return value == "on"
+
+
+def _tolerance(env: Mapping[str, str]) -> int:
+    """KOITO_CROSS_SOURCE_TOLERANCE_SECONDS: a whole number of seconds, 1 to 600."""
+    name = "KOITO_CROSS_SOURCE_TOLERANCE_SECONDS"
+    value = _int(env, name, DEFAULT_CROSS_SOURCE_TOLERANCE_S)
+    if not 1 <= value <= MAX_CROSS_SOURCE_TOLERANCE_S:
+        raise SettingsError(f"{name} must be between 1 and {MAX_CROSS_SOURCE_TOLERANCE_S} seconds")
+    return value
 
 
 def _contact(env: Mapping[str, str]) -> str:

@@ -77,7 +77,7 @@ def test_a_broken_listener_does_not_stop_the_stage():
 
 def test_the_terminal_bar_follows_the_stages_to_done():
     screen = io.StringIO()
-    bar = FileProgressBar("f.json", "f.json", screen)
+    bar = FileProgressBar("f.json", screen, file_key="f.json")
     for event in (
         ProgressEvent("f.json", "reading", 0, None, "records"),
         ProgressEvent("f.json", "reading", 50_000, None, "records"),

@@ -100,3 +100,22 @@ def test_only_the_settings_module_reads_the_environment():
     # serve.py passes the environment on to its child processes and dagster_home.py gives
     # Dagster the storage URL in this process's environment; neither reads a setting from it.
     assert readers == ["dagster_home.py", "serve.py"]
+
+
+def test_cross_source_dedupe_is_on_unless_switched_off():
+    assert Settings.from_env({}).cross_source_dedupe
+    assert Settings.from_env({}).cross_source_tolerance_s == 90
+    assert not Settings.from_env({"KOITO_CROSS_SOURCE_DEDUPE": "Off"}).cross_source_dedupe
+    assert Settings.from_env({"KOITO_CROSS_SOURCE_DEDUPE": "on"}).cross_source_dedupe
+    with pytest.raises(SettingsError, match="KOITO_CROSS_SOURCE_DEDUPE must be on or off"):
+        Settings.from_env({"KOITO_CROSS_SOURCE_DEDUPE": "true"})
+
+
+@pytest.mark.parametrize("raw", ["0", "601", "-5", "ninety"])
+def test_cross_source_tolerance_is_a_sane_number_of_seconds(raw: str):
+    with pytest.raises(SettingsError, match="KOITO_CROSS_SOURCE_TOLERANCE_SECONDS"):
+        Settings.from_env({"KOITO_CROSS_SOURCE_TOLERANCE_SECONDS": raw})
+    assert (
+        Settings.from_env({"KOITO_CROSS_SOURCE_TOLERANCE_SECONDS": "30"}).cross_source_tolerance_s
+        == 30
+    )

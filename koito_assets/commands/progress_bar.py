@@ -16,9 +16,13 @@ from koito_assets.progress import ProgressEvent
 
 
 class FileProgressBar:
-    """A tqdm bar for one file; call it with progress events, then :meth:`done`."""
+    """A tqdm bar for one file; call it with progress events, then :meth:`done`.
 
-    def __init__(self, file_key: str, label: str, stream: TextIO) -> None:
+    ``file_key``, when given, keeps events of other partitions out (the command imports one file
+    at a time, and learns the file's partition only once the import has claimed it).
+    """
+
+    def __init__(self, label: str, stream: TextIO, file_key: str | None = None) -> None:
         self.file_key = file_key
         self.label = label
         self._lock = threading.Lock()
@@ -34,7 +38,7 @@ class FileProgressBar:
         )
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.file_key != self.file_key:
+        if self.file_key is not None and event.file_key != self.file_key:
             return
         with self._lock:
             bar = self._bar

@@ -72,8 +72,10 @@ def ensure_database(server_url: str, name: str) -> None:
         if not exists:
             try:
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it a moment ago
+            except (psycopg.errors.DuplicateDatabase, psycopg.errors.UniqueViolation):
+                # Another process created it a moment ago (two commands started at once: the
+                # loser of the race sees the catalog's unique index, not DuplicateDatabase).
+                pass
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Which export a file is: by its content, with Koito's file-name rules to compare and to fall back on.
+"""Which export a file is: by its content, with Koito's file-name rules to compare and fall back on.
 
 Koito dispatches on a case-sensitive substring of the file name (docs/koito-reference.md §3.1),
 so a Spotify file renamed "maloja.json" fails there. We read the start of the content instead (the
@@ -15,7 +15,7 @@ from codecs import BOM_UTF8
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from koito_assets.sources import (
     koito_export,
@@ -80,6 +80,8 @@ def detect(path: Path) -> Detection:
     found = _sniff(path)
     if isinstance(found, str):
         notes = spotify_zip.notes(path) if found == spotify_zip.FORMAT else ()
+        if found in _ZIP_FORMATS:
+            notes = (*notes, *_duplicate_member_notes(path))
         rule = _koito_rule(path.name)
         if rule is None or found in rule[1]:
             return Detection(found, notes)
@@ -102,6 +104,21 @@ def detect(path: Path) -> Detection:
     raise _unknown(path, f"{container}, and the file name does not say which export it is")
 
 
+_ZIP_FORMATS = frozenset({spotify_zip.FORMAT, listenbrainz.ZIP_FORMAT})
+
+
+def _duplicate_member_notes(path: Path) -> tuple[str, ...]:
+    """A note when members share a name (an archive appended to): every one of them is read."""
+    with open_zip(path) as archive:
+        duplicates = archive.duplicate_names()
+    if not duplicates:
+        return ()
+    return (
+        f"{len(duplicates)} member name(s) appear more than once in the archive (first: "
+        f"{shown(duplicates[0], 120)}): every member of that name is read",
+    )
+
+
 def _koito_rule(name: str) -> tuple[str, tuple[str, ...]] | None:
     for substring, formats in KOITO_NAME_RULES:
         if substring in name:
@@ -114,18 +131,31 @@ def _sniff(path: Path) -> str | frozenset[str]:
     with open_binary(path) as file:
         try:
             head = file.read(SNIFF_BYTES)
+            if head.startswith(_ZIP_MAGICS):
+                return _sniff_zip(path)
+            first = _first_non_blank(file, head.removeprefix(BOM_UTF8))
         except OSError as exc:
-            raise ExportError(path, "byte 0", f"cannot read: {exc.strerror or exc}") from None
-        if head.startswith(_ZIP_MAGICS):
-            return _sniff_zip(path)
-        first = head.removeprefix(BOM_UTF8).lstrip(b" \t\r\n")[:1]
+            raise ExportError(path, "", f"cannot read: {exc.strerror or exc}") from None
         if first == b"[":
             file.seek(0)
             return _sniff_array(JsonStream(file, path), path)
         if first == b"{":
             file.seek(0)
             return _sniff_object(JsonStream(file, path), path)
+        if first == b"" and head:
+            raise ExportError(path, "", "empty file (nothing but blank space)")
     return _sniff_csv(path, head)
+
+
+def _first_non_blank(file: BinaryIO, head: bytes) -> bytes:
+    """The first byte that is not JSON whitespace, reading on past ``head`` as long as it is
+    all blank (a JSON document may start after any amount of it); b"" when nothing else is."""
+    chunk = head
+    while True:
+        first = chunk.lstrip(b" \t\r\n")[:1]
+        if first or len(chunk) < SNIFF_BYTES:
+            return first
+        chunk = file.read(SNIFF_BYTES)
 
 
 def _sniff_zip(path: Path) -> str:
@@ -198,22 +228,28 @@ def _first_item_is(
 
 
 def _sniff_csv(path: Path, head: bytes) -> str:
-    if not head.strip():
+    if not head:
         raise ExportError(path, "", "empty file")
     # Only whole lines: the sniffed bytes may end inside a line or a multi-byte character.
     complete = head if len(head) < SNIFF_BYTES else head[: head.rfind(b"\n") + 1]
+    text = _utf8_lines(complete)
     rows: list[list[str]] = []
-    try:
-        text = complete.decode("utf-8-sig")
-        if "\x00" not in text:  # NUL bytes: binary data, not a text export
+    if "\x00" not in text:  # NUL bytes: binary data, not a text export
+        try:
             rows = list(islice(filter(None, csv.reader(io.StringIO(text))), 5))
-    except (UnicodeDecodeError, csv.Error):
-        rows = []
+        except csv.Error:
+            rows = []
     found = lastfm_csv.sniff(rows)
     if found is None:
         first_line = head.split(b"\n", 1)[0][:60]
         raise _unknown(path, f"neither JSON, a zip nor a CSV we know (starts {shown(first_line)})")
     return found
+
+
+def _utf8_lines(data: bytes) -> str:
+    """``data`` as text, a byte that is not UTF-8 replaced: a Latin-1 "é" in an artist does not
+    change which CSV a file is, and reading it then says which line is not UTF-8."""
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def _described(item: Any) -> str:

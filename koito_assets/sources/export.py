@@ -23,7 +23,7 @@ class Export:
     def __init__(self, path: Path, format: str, notes: list[str], settings: Settings) -> None:
         self.path = path
         self.format = format
-        self.notes = notes
+        self.detection_notes = notes
         self.stats = ExportStats()
         self._read = FORMATS[format].read
         self._context = ReadContext(path, settings, self.stats)
@@ -34,6 +34,12 @@ class Export:
             raise RuntimeError(f"{self.path.name} was read already: open it again to re-read")
         self._iterated = True
         return self._counted(self._read(self.path, self._context))
+
+    @property
+    def notes(self) -> list[str]:
+        """What a user should know about the file: from detection at once, and what reading
+        found so far (text cut, times in the wrong unit), complete once it was read."""
+        return [*self.detection_notes, *self.stats.note_lines()]
 
     def __repr__(self) -> str:
         return f"Export({str(self.path)!r}, format={self.format!r})"

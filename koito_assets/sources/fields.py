@@ -9,10 +9,21 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 NIL_MBID = "00000000-0000-0000-0000-000000000000"
 MAX_UNIX = 253402300799  # 9999-12-31T23:59:59Z: the last second Python and PostgreSQL agree on
 MAX_DURATION_S = 2**31 - 1  # Koito stores durations in a 32-bit integer column
+# A number of seconds no clock holds (a 64-bit count of nanoseconds would not): not a time at all.
+MAX_TIME_MAGNITUDE = 2**63
+# Names (artist, title, album, every alias) become keys of Koito's alias tables, whose primary
+# keys are btrees: PostgreSQL refuses an index row over 2,704 bytes (a third of an 8 kB page).
+# With the row's header and the id, text that does not compress fails past ~2,688 bytes of UTF-8
+# (measured on PostgreSQL 18); 2,000 bytes leaves a quarter of margin and no real title near it.
+MAX_NAME_BYTES = 2000
+# Other text we keep (a client, an image URL, an alias source) is cut here: nothing indexes it,
+# but a 60 MB "media_player" must not travel through staging whole.
+MAX_TEXT_CHARS = 1000
 
 _CANONICAL_UUID = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -29,13 +40,27 @@ _MONTHS = {
 
 
 def shown(value: object, limit: int = 60) -> str:
-    """A value as a skip detail shows it: its repr, cut short."""
+    """A value as a skip detail shows it: its repr, cut short (a huge number by its size)."""
+    if value.__class__ is int and value.bit_length() > 64:
+        return f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits"
+    if value.__class__ is Decimal:  # how a JSON number too long for int() arrives
+        return f"a number of {len(value.as_tuple().digits)} digits"
+    if value.__class__ is str and len(value) > 4 * limit:
+        value = value[: 4 * limit]  # repr of a 60 MB string would cost 60 MB for 60 characters
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def name_too_long(text: str) -> bool:
+    """Whether ``text`` is longer, in UTF-8, than Koito's alias keys can index (MAX_NAME_BYTES)."""
+    size = len(text)
+    if size <= MAX_NAME_BYTES // 4:  # 4 bytes a character at most
+        return False
+    return size > MAX_NAME_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
+
+
 def parse_mbid(value: object) -> str | None:
-    """A MusicBrainz ID in canonical lower case; None for anything Go's uuid.Parse rejects, or nil."""
+    """A MusicBrainz ID in canonical lower case; None for what Go's uuid.Parse rejects, or nil."""
     if value.__class__ is not str:
         return None
     # A history names the same artists and releases over and over: remember recent answers.
@@ -86,7 +111,9 @@ def parse_mbids(values: object) -> tuple[str, ...]:
 
 
 def unix_seconds(value: object) -> int | None:
-    """A JSON number of unix seconds, floored to whole seconds; None when not a usable time."""
+    """A JSON number of unix seconds, floored to whole seconds; None when it is no number, or
+    one no clock could hold (a 5,000-digit integer). Whether the time is plausible (after 1970,
+    not in the future) is the reader's judgement: see ``ReadContext.outside``."""
     kind = value.__class__
     if kind is int:
         seconds = value
@@ -94,13 +121,13 @@ def unix_seconds(value: object) -> int | None:
         seconds = math.floor(value)
     else:
         return None
-    return seconds if 0 <= seconds <= MAX_UNIX else None
+    return seconds if -MAX_TIME_MAGNITUDE < seconds < MAX_TIME_MAGNITUDE else None
 
 
 def digits_seconds(value: object) -> int | None:
     """Unix seconds written as a decimal string (Last.fm's ``uts``), or as a JSON number."""
     if value.__class__ is str:
-        if not (value.isascii() and value.isdigit()) or len(value) > 12:
+        if not (value.isascii() and value.isdigit()) or len(value) > 19:
             return None
         value = int(value)
     return unix_seconds(value)

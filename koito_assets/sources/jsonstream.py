@@ -9,6 +9,14 @@ standard library's C scanner, whose errors give exact byte offsets for a truncat
 We do not use ijson: its C backend keeps a path string per nesting level, so memory grows with
 the square of the depth (a 100 KB file of nested brackets took 24 GB on this machine and was
 killed), and it decodes these records no faster than the C scanner.
+
+Nesting: parse and import must give one answer for a file, although a Dagster run calls the
+readers from deeper in the stack than the command line. pydantic-core stops at a fixed depth
+(NESTING_LIMIT levels below the value), and the standard library's scanner is held to the same
+limit (pydantic-core checks what it decoded, when it holds enough brackets). msgspec, used by
+schema decoders that skip the keys a format does not read, recurses on the caller's stack: when
+it runs out there, it is run again on a fresh thread's stack, so how deep it reaches does not
+depend on who called it.
 """
 
 from __future__ import annotations
@@ -16,10 +24,12 @@ from __future__ import annotations
 import codecs
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from json import scanner
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from pydantic_core import from_json
 
@@ -40,6 +50,68 @@ _NUL_OR_SURROGATE_ESCAPE = re.compile(
 _PAIR_LENGTH = 12
 _OBJECT_START = re.compile(r'\{[ \t\n\r]*"[^"\\]*"')  # "{" up to the end of its first key
 _scan_once = scanner.make_scanner(json.JSONDecoder())
+# pydantic-core refuses a value whose containers nest more than 201 deep: 200 levels below the
+# value itself. Every decoder here is held to that one limit.
+NESTING_LIMIT = 200
+_NESTED_TOO_DEEPLY = f"JSON nested more than {NESTING_LIMIT} levels deep"
+# Python refuses to turn more than 4,300 digits into an int; such a number is kept as a Decimal,
+# which no field reader takes for a time or a count ("a 5,000-digit time" is unparsable).
+_INT_DIGITS_LIMIT = 4300
+
+
+def int_or_decimal(digits: str) -> int | Decimal:
+    """A JSON integer: an int, or a Decimal past the digits Python turns into an int."""
+    return int(digits) if len(digits) <= _INT_DIGITS_LIMIT else Decimal(digits)
+
+
+_scan_long_numbers = scanner.py_make_scanner(json.JSONDecoder(parse_int=int_or_decimal))
+_Result = TypeVar("_Result")
+
+
+def on_fresh_stack(function: Callable[[Any], _Result], text: Any) -> _Result:
+    """``function(text)`` on a new thread, whose stack is empty: for a decoder that recursed too
+    deeply where it was called, so how deep it may go does not depend on the caller."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, function(text)))
+        except BaseException as exc:  # handed to the caller's thread as it is
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=run, name="json-fresh-stack")
+    thread.start()
+    thread.join()
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value
+    return value
+
+
+def nested_too_deeply(text: str, start: int = 0, end: int | None = None) -> bool:
+    """Whether the JSON value ``text[start:end]`` nests deeper than NESTING_LIMIT (pydantic-core
+    says so, whatever else it thinks of the text); cheap when it has few brackets."""
+    end = len(text) if end is None else end
+    if text.count("[", start, end) + text.count("{", start, end) <= NESTING_LIMIT:
+        return False
+    try:
+        from_json(text[start:end])
+    except ValueError as exc:
+        return "recursion limit exceeded" in str(exc)
+    return False
+
+
+def _scan(text: str, pos: int) -> tuple[Any, int]:
+    """The value at ``pos`` and where it ends, by the C scanner; an integer too long for int()
+    and a recursion too deep for the caller's stack are retried the slow way."""
+    try:
+        return _scan_once(text, pos)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer of more than 4,300 digits
+        return on_fresh_stack(lambda whole: _scan_long_numbers(whole, pos), text)
+    except RecursionError:
+        return on_fresh_stack(lambda whole: _scan_once(whole, pos), text)
 
 
 class JsonStream:
@@ -196,8 +268,12 @@ class JsonStream:
         cut = text.rfind(joint, start, start + _BATCH_CHARS)
         if cut <= start:
             return None
+        stretch = "[" + text[start : cut + 1] + "]"
         try:
-            values = decode_batch("[" + text[start : cut + 1] + "]")
+            try:
+                values = decode_batch(stretch)
+            except RecursionError:
+                values = on_fresh_stack(decode_batch, stretch)
         except (ValueError, RecursionError):
             self._batch_blocked_until = self._consumed_chars + cut + 1
             return None
@@ -217,7 +293,7 @@ class JsonStream:
                 self._grow()
                 continue
             try:
-                value, end = _scan_once(text, pos)
+                value, end = _scan(text, pos)
             except StopIteration as stop:  # no value starts at stop.value: maybe a cut "tr|ue"
                 self._retry_or_fail(json.JSONDecodeError("Expecting value", text, stop.value))
                 continue
@@ -225,10 +301,12 @@ class JsonStream:
                 self._retry_or_fail(exc)
                 continue
             except RecursionError:
-                raise self._error(pos, "JSON nested too deeply") from None
+                raise self._error(pos, _NESTED_TOO_DEEPLY) from None
             if end > len(text) - _NEAR_END and not self._eof:
                 self._grow()  # a number ending at the window's edge ("0.|5") may go on
                 continue
+            if end - pos > 2 * NESTING_LIMIT and nested_too_deeply(text, pos, end):
+                raise self._error(pos, _NESTED_TOO_DEEPLY)
             self._pos = end
             return value
 
@@ -274,7 +352,7 @@ class JsonStream:
         self._pos = 0
         self._eof = not data
         # A value decoded from the old window may still be on its way to the caller: keep its flag.
-        window_escapes = _has_escapes(self._text)
+        window_escapes = has_escapes(self._text)
         self.escapes = self._window_escapes or window_escapes
         self._window_escapes = window_escapes
 
@@ -307,7 +385,7 @@ def _joint(text: str, end: int, after_comma: int) -> str | None:
     return text[end - 1 : key.end()]
 
 
-def _has_escapes(text: str) -> bool:
+def has_escapes(text: str) -> bool:
     """Whether JSON text spells a NUL ("\\u0000") or a lone surrogate ("\\ud83d" alone): the only
     ways to get either into a decoded string, since raw control characters and raw surrogates
     are refused. Conservative: an escaped backslash before "u0000" also counts."""

@@ -20,10 +20,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from koito_assets.sources.context import ReadContext
+from koito_assets.sources.context import ALIAS_DROPPED, ReadContext
 from koito_assets.sources.errors import BadRecord, ExportError
-from koito_assets.sources.fields import duration_seconds, iso_seconds, parse_mbid, shown
-from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
+from koito_assets.sources.fields import (
+    MAX_TEXT_CHARS,
+    duration_seconds,
+    iso_seconds,
+    name_too_long,
+    parse_mbid,
+    shown,
+)
+from koito_assets.sources.reader import Record, check_name, new_scrobble, numbered, open_json
 from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Skipped, SkipReason
 
 FORMAT = "koito"
@@ -37,11 +44,10 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Record]:
     with open_json(path) as stream:
         for key in stream.members():
             if key == "version":
+                where = f"byte {stream.byte_offset()}"
                 version = stream.value()
                 if version != VERSION:
-                    where = f"byte {stream.byte_offset()}"
-                    message = f"Koito export version {shown(version)}; we read version 1"
-                    raise ExportError(path, where, message)
+                    raise ExportError(path, where, _version_problem(version))
                 version_seen = True
             elif key == "listens" and stream.peek() == "[":
                 yield from numbered(stream, stream.items(), normalise, ctx)
@@ -82,12 +88,14 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
     if not title:
         return Skipped(SkipReason.MISSING_TITLE, position)
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
 
     names = tuple(artist_names)
     mbids = tuple(dict.fromkeys(entity.mbid for entity in artists if entity.mbid))
     mappings = tuple(
-        (name, entity.mbid) for name, entity in zip(artist_names, artists) if entity.mbid
+        (name, entity.mbid)
+        for name, entity in zip(artist_names, artists, strict=True)
+        if entity.mbid
     )
     return new_scrobble(
         (
@@ -105,8 +113,22 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
             client,
             position,
             KoitoListen(track, album, artists),
-        )
+            0,  # a Koito export keeps no play lengths
+        ),
+        ctx,
     )
+
+
+def _version_problem(version: Any) -> str:
+    """Why ``version`` is not the one we read, in words that point at the real problem."""
+    if version.__class__ is int or version.__class__ is float:
+        return (
+            f'"version" is the number {shown(version)}, not the text "{VERSION}" a Koito '
+            "export writes (Koito refuses it too)"
+        )
+    if version.__class__ is str:
+        return f"Koito export version {shown(version)}; we read version {VERSION}"
+    return f'"version" is {shown(version)}, not the text "{VERSION}" a Koito export writes'
 
 
 def _entity(value: Any, kind: str, ctx: ReadContext) -> KoitoEntity:
@@ -115,17 +137,22 @@ def _entity(value: Any, kind: str, ctx: ReadContext) -> KoitoEntity:
         return _NO_ENTITY
     if value.__class__ is not dict:
         raise BadRecord(f"{kind} is not an object")
+    image_url = ctx.optional_text(value.get("image_url"), "image_url")
+    if len(image_url) > MAX_TEXT_CHARS:
+        image_url = ctx.cut(image_url, f"{kind} image_url", "")
     return KoitoEntity(
         parse_mbid(value.get("mbid")),
         _aliases(value.get("aliases"), kind, ctx),
-        ctx.optional_text(value.get("image_url"), "image_url"),
+        image_url,
         value.get("various_artists") is True,
         duration_seconds(value.get("duration")),
     )
 
 
 def _aliases(value: Any, kind: str, ctx: ReadContext) -> tuple[KoitoAlias, ...]:
-    """The exported aliases (``null`` when a Postgres export had none); blank ones are dropped."""
+    """The exported aliases (``null`` when a Postgres export had none); blank ones are dropped,
+    and so are other aliases than the primary one too long for Koito's alias keys (noted; a
+    primary one that long skips the listen as ``name_too_long``)."""
     if value is None:
         return ()
     if value.__class__ is not list:
@@ -136,8 +163,16 @@ def _aliases(value: Any, kind: str, ctx: ReadContext) -> tuple[KoitoAlias, ...]:
             raise BadRecord(f"a {kind} alias is not an object")
         alias = ctx.text(entry.get("alias"), "alias")
         if alias and not alias.isspace():
+            is_primary = entry.get("is_primary") is True
+            if is_primary:
+                check_name(alias, f"{kind} name")
+            elif name_too_long(alias):
+                ctx.stats.note(ALIAS_DROPPED, f"a {kind} alias of {len(alias):,} characters")
+                continue
             source = ctx.optional_text(entry.get("source"), "alias source")
-            aliases.append(KoitoAlias(alias, source, entry.get("is_primary") is True))
+            if len(source) > MAX_TEXT_CHARS:
+                source = ctx.cut(source, f"{kind} alias source", "")
+            aliases.append(KoitoAlias(alias, source, is_primary))
     return tuple(aliases)
 
 

@@ -1,4 +1,4 @@
-"""Last.fm: Koito's rules for a scrobble, and the lastfm.ghan.nl JSON export (``recenttracks-*.json``).
+"""Last.fm: Koito's rules for a scrobble, and the lastfm.ghan.nl JSON (``recenttracks-*.json``).
 
 The JSON is an array of API pages, each ``{"track": [...], "@attr": {...}}``. Koito's rules
 (docs/koito-reference.md §3.4), shared with the CSV exports: an empty album becomes the track name
@@ -60,7 +60,7 @@ def scrobble(
     if not track or track.isspace():
         return Skipped(SkipReason.MISSING_TITLE, position)
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
     mbid = parse_mbid(artist_mbid)
     return new_scrobble(
         (
@@ -78,7 +78,9 @@ def scrobble(
             CLIENT,
             position,
             None,
-        )
+            0,  # Last.fm does not say how long a play lasted
+        ),
+        ctx,
     )
 
 

@@ -6,7 +6,9 @@ lastfm-to-csv (benjaminbenben.com): ``artist, album, track, date`` with the date
 "02 Mar 2024 17:57", UTC, and no MBIDs. Both are Last.fm data, so Koito's Last.fm rules apply
 (:func:`koito_assets.sources.lastfm.scrobble`); a row without any date is the "now playing" row.
 Rows are read line by line through the csv module (quoted commas and newlines work); a row with
-the wrong number of columns is malformed and the rest of the file goes on.
+the wrong number of columns is malformed and the rest of the file goes on. A quote that never
+closes fails the file at the line it opens (it would swallow every row after it into one), and
+so does a byte that is not UTF-8, at its line.
 """
 
 from __future__ import annotations
@@ -120,21 +122,56 @@ def _read_rows(
 ) -> Iterator[Record]:
     with open_binary(path) as file:
         text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
-        rows = csv.reader(iter(partial(text.readline, MAX_LINE_CHARS), ""))
+        # strict: a quoted field still open at the end of the file is an error, not a row
+        rows = csv.reader(iter(partial(text.readline, MAX_LINE_CHARS), ""), strict=True)
         while True:
+            first_line = rows.line_num + 1
             try:
                 row = next(rows)
             except StopIteration:
                 return
-            except csv.Error as exc:  # e.g. a field over the csv module's size limit
-                yield Skipped(SkipReason.MALFORMED_RECORD, f"line {rows.line_num}", str(exc))
+            except csv.Error as exc:  # a field over the size limit, a quote never closed
+                if rows.line_num > first_line or "unexpected end of data" in str(exc):
+                    raise _unterminated_quote(path, first_line, rows.line_num) from None
+                yield Skipped(SkipReason.MALFORMED_RECORD, f"line {first_line}", str(exc))
                 continue
             except UnicodeDecodeError:
-                raise ExportError(path, f"line {rows.line_num + 1}", "not UTF-8 text") from None
+                raise _not_utf8(path) from None
             except OSError as exc:
-                raise ExportError(
-                    path, f"line {rows.line_num + 1}", f"cannot read: {exc}"
-                ) from None
+                raise ExportError(path, f"line {first_line}", f"cannot read: {exc}") from None
             if not row or (skip_header and row == GHAN_HEADER):
                 continue
-            yield normalise_one(row, f"line {rows.line_num}", normalise, ctx)
+            yield normalise_one(row, f"line {first_line}", normalise, ctx)
+
+
+def _unterminated_quote(path: Path, first_line: int, last_line: int) -> ExportError:
+    runs_on = f"runs on to line {last_line}" if last_line > first_line else "never closes"
+    return ExportError(
+        path, f"line {first_line}", f"a quoted field opens here and {runs_on}: unterminated quote?"
+    )
+
+
+def _not_utf8(path: Path) -> ExportError:
+    """Where the first byte that is not UTF-8 is: its line, its offset and its value.
+
+    The text layer decodes a block ahead of the row being read, so the row it fails on is not
+    where the byte is: the file is scanned again, line by line, to say exactly (only on error).
+    """
+    with open_binary(path) as file:
+        number, offset, carried = 1, 0, b""
+        for piece in iter(partial(file.readline, MAX_LINE_CHARS), b""):
+            data = carried + piece
+            try:
+                data.decode("utf-8")
+                carried = b""
+            except UnicodeDecodeError as exc:
+                if exc.reason == "unexpected end of data" and not piece.endswith(b"\n"):
+                    carried = data[exc.start :]  # a character cut by the bounded read
+                else:
+                    byte = data[exc.start]
+                    hint = " (saved as Latin-1 or Windows-1252?)" if byte >= 0x80 else ""
+                    where = f"line {number}, byte {offset - len(carried) + exc.start}"
+                    return ExportError(path, where, f"not UTF-8 text: byte 0x{byte:02x}{hint}")
+            offset += len(piece)
+            number += piece.endswith(b"\n")
+    return ExportError(path, "", "not UTF-8 text")

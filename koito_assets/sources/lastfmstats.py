@@ -6,7 +6,9 @@ history, so Koito's Last.fm rules apply (:func:`lastfm.scrobble`): an empty albu
 title, the artist string goes to the catalog's feat. parsing, client ``lastfm``, no duration.
 ``albumId`` is the Last.fm album MBID when there is one: it is used as the release MBID only when it
 is a valid UUID (the site's Spotify variant writes other ids there). The time is floored to whole
-seconds; a scrobble without a usable ``date`` is ``unparsable_time``.
+seconds; a scrobble without a usable ``date`` is ``unparsable_time``. A ``date`` that reads as a
+time since 2002 only in *seconds* (it would be January 1970 in milliseconds) is the wrong unit: it
+is skipped as ``time_out_of_range`` and the file gets a note saying so, never imported into 1970.
 
 The top-level key ``scrobbles`` is also Maloja's, so detection tells the two apart by the first
 scrobble: Maloja's has ``time`` and a ``track`` object, this one ``date`` and a ``track`` string.
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from koito_assets.sources import lastfm
-from koito_assets.sources.context import ReadContext
+from koito_assets.sources.context import EARLIEST_HISTORY, LOOKS_LIKE_SECONDS, ReadContext
 from koito_assets.sources.errors import BadRecord
 from koito_assets.sources.fields import shown, unix_seconds
 from koito_assets.sources.reader import Record, numbered, open_json
@@ -53,6 +55,10 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
     listened_at = _milliseconds_to_seconds(item.get("date"))
     if listened_at is None:
         return Skipped(SkipReason.UNPARSABLE_TIME, position, f"date {shown(item.get('date'))}")
+    if 0 < listened_at < EARLIEST_HISTORY and EARLIEST_HISTORY <= listened_at * 1000 <= ctx.latest:
+        ctx.stats.note(LOOKS_LIKE_SECONDS, f"{shown(item.get('date'))} at {position}")
+        detail = f"date {shown(item.get('date'))}: seconds, not milliseconds?"
+        return Skipped(SkipReason.TIME_OUT_OF_RANGE, position, detail)
     return lastfm.scrobble(
         position,
         ctx,

@@ -29,9 +29,11 @@ inside a field we ignore no longer makes the whole listen malformed.
 
 from __future__ import annotations
 
+import json
 from codecs import BOM_UTF8
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
+from itertools import compress
 from pathlib import Path
 from typing import Any, TypedDict
 from zipfile import ZipInfo
@@ -39,8 +41,8 @@ from zipfile import ZipInfo
 import msgspec
 from pydantic_core import from_json
 
-from koito_assets.sources.context import ReadContext
-from koito_assets.sources.errors import BadRecord, ExportError
+from koito_assets.sources.context import ReadContext, Rules
+from koito_assets.sources.errors import BadRecord, ExportError, member_name
 from koito_assets.sources.fields import (
     MAX_UNIX,
     duration_seconds,
@@ -49,8 +51,15 @@ from koito_assets.sources.fields import (
     shown,
     unix_seconds,
 )
+from koito_assets.sources.jsonstream import (
+    NESTING_LIMIT,
+    has_escapes,
+    int_or_decimal,
+    nested_too_deeply,
+    on_fresh_stack,
+)
 from koito_assets.sources.parallel import packed_parts, process_count, unpack, worker_pool
-from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
+from koito_assets.sources.reader import Record, check_name, new_scrobble, numbered, open_json
 from koito_assets.sources.record import Skipped, SkipReason
 from koito_assets.sources.zipsafe import DEFAULT_LIMITS, MEMBER_ERRORS, SafeZip, ZipLimits, open_zip
 
@@ -80,6 +89,7 @@ class _AdditionalInfo(TypedDict, total=False):
     duration_ms: Any
     media_player: Any
     submission_client: Any
+    ms_played: Any
 
 
 class _TrackMetadata(TypedDict, total=False):
@@ -141,10 +151,13 @@ def _read_members_in_parallel(
     with worker_pool(processes) as pool:
         for parts in pool.ordered(tasks):
             assert parts is not None
-            for rows, nul_stripped, error in parts:
+            for rows, stats_delta, inflated, error in parts:
                 if error is not None:
                     raise ExportError(ctx.path, *error)
-                ctx.stats.nul_stripped += nul_stripped
+                ctx.stats.add_delta(stats_delta)
+                # Each worker holds its own share to the archive's limits; the whole archive
+                # is held to them here.
+                archive.count_inflated(inflated)
                 yield from unpack(rows)
 
 
@@ -153,9 +166,10 @@ _worker_exits = ExitStack()
 
 
 def _member_in_worker(
-    path: Path, limits: ZipLimits, index: int, rules: tuple[int, int, str, int]
-) -> Iterator[tuple[list, int, tuple[str, str] | None]]:
-    """In a worker: member ``index`` as parts of (packed records, NUL characters stripped, error)."""
+    path: Path, limits: ZipLimits, index: int, rules: Rules
+) -> Iterator[tuple[list, tuple[int, dict], int, tuple[str, str] | None]]:
+    """In a worker: member ``index`` as parts of (packed records, the counters' share, bytes
+    inflated, error)."""
     global _worker_archive
     ctx = ReadContext.in_worker(path, rules)
     stats = ctx.stats
@@ -164,11 +178,12 @@ def _member_in_worker(
             _worker_exits.close()
             _worker_archive = (path, _worker_exits.enter_context(open_zip(path, limits)))
         archive = _worker_archive[1]
+        reported = archive.inflated
         for rows in packed_parts(_read_member(archive, archive.members[index], ctx)):
-            yield rows, stats.nul_stripped, None
-            stats.nul_stripped = 0
-    except ExportError as exc:  # crosses back as plain values: its __init__ does not unpickle
-        yield [], 0, (exc.where, exc.message)
+            yield rows, stats.take_delta(), archive.inflated - reported, None
+            reported = archive.inflated
+    except ExportError as exc:  # crosses back as plain values
+        yield [], stats.take_delta(), 0, (exc.where, exc.message)
 
 
 def read_json(path: Path, ctx: ReadContext) -> Iterator[Record]:
@@ -216,7 +231,7 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
     if not track or track.isspace():
         return Skipped(SkipReason.MISSING_TITLE, position)
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
 
     info, mapping = meta.get("additional_info"), meta.get("mbid_mapping")
     if info.__class__ is not dict:
@@ -249,6 +264,9 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
     if not duration:
         ms = info.get("duration_ms")
         duration = duration_seconds(ms, per_second=1000) if ms else 0
+    # ListenBrainz's Spotify importers keep Spotify's ms_played: how long the play lasted.
+    played = info.get("ms_played")
+    played = duration_seconds(played, per_second=1000) if played else 0
     client = info.get("media_player")
     if client.__class__ is not str or not clean or not client:
         client = ctx.optional_text(client, "media_player")
@@ -270,7 +288,9 @@ def normalise(listen: Any, position: str, ctx: ReadContext) -> Record:
             client,
             position,
             None,
-        )
+            played,
+        ),
+        ctx,
     )
 
 
@@ -280,17 +300,20 @@ def _read_member(archive: SafeZip, info: ZipInfo, ctx: ReadContext) -> Iterator[
     The loop is the hot path of the format (millions of lines), so the usual line costs one
     decode and one normalise call; everything unusual is sorted out after a decode fails.
     """
-    name = info.filename
-    number = 0
+    name = member_name(info.filename)
+    done = 0  # lines in the batches before this one
     decode = _decode_listen
     try:
         for lines in _line_batches(_without_bom(archive.chunks(info)), MAX_LINE_BYTES):
-            for line in lines:
-                number += 1
+            # Empty lines are passed over in C (compress), so a member of nothing but newlines
+            # costs no Python step per line.
+            for number, line in compress(enumerate(lines, done + 1), lines):
                 try:
+                    if line is _TOO_LONG:
+                        raise ValueError
                     listen = decode(line)
-                except (ValueError, RecursionError, TypeError):  # not the usual shape
-                    listen = _unusual_line(line)
+                except (ValueError, RecursionError, TypeError) as exc:  # not the usual shape
+                    listen = _unusual_line(line, exc.__class__ is RecursionError)
                     if listen.__class__ is Skipped:
                         yield listen._replace(position=f"{name} line {number}")
                         continue
@@ -302,9 +325,10 @@ def _read_member(archive: SafeZip, info: ZipInfo, ctx: ReadContext) -> Iterator[
                 try:
                     yield normalise(listen, position, ctx)
                 except BadRecord as exc:
-                    yield Skipped(SkipReason.MALFORMED_RECORD, position, str(exc))
+                    yield Skipped(SkipReason(exc.reason), position, str(exc))
+            done += len(lines)
     except MEMBER_ERRORS as exc:
-        raise ExportError(ctx.path, f"{name} line {number + 1}", f"damaged member: {exc}") from None
+        raise ExportError(ctx.path, f"{name} line {done + 1}", f"damaged member: {exc}") from None
 
 
 _BLANK = object()
@@ -323,10 +347,24 @@ def _without_bom(chunks: Iterable[bytes]) -> Iterator[bytes]:
     yield from chunks
 
 
-def _unusual_line(line: bytes | None) -> Any:
-    """A line msgspec would not decode by the schema: too long, blank, of another shape (decoded
-    in full), or not JSON; a Skipped (position to fill in) when it is no listen at all."""
-    if line is None or len(line) > MAX_LINE_BYTES:
+class _TooLong(bytes):
+    """Stands for a line that grew past the limit (its text is dropped as it comes)."""
+
+
+_TOO_LONG = _TooLong(b"line too long")
+
+
+def _unusual_line(line: bytes, recursed: bool = False) -> Any:
+    """A line msgspec would not decode by the schema: too long, blank, nested deeper than the
+    caller's stack allowed it (``recursed``: decoded again on a fresh stack, so a Dagster run
+    and the command line agree), of another shape (decoded in full), or not JSON; a Skipped
+    (position to fill in) when it is no listen at all."""
+    if recursed:
+        try:
+            return on_fresh_stack(_decode_listen, line)
+        except (ValueError, RecursionError, TypeError):
+            pass
+    if line is _TOO_LONG or len(line) > MAX_LINE_BYTES:
         return Skipped(
             SkipReason.MALFORMED_RECORD, "", f"line longer than {MAX_LINE_BYTES:,} bytes"
         )
@@ -334,13 +372,31 @@ def _unusual_line(line: bytes | None) -> Any:
         return _BLANK
     try:
         return from_json(line)
-    except ValueError as exc:  # not JSON, not UTF-8, a lone surrogate, too deep
-        return Skipped(SkipReason.MALFORMED_RECORD, "", f"not JSON ({exc})")
+    except ValueError as exc:  # not JSON, not UTF-8, a lone surrogate, too deep, a huge number
+        problem = str(exc)
+    if problem.startswith("number out of range"):
+        # A number too big for pydantic-core (a 5,000-digit time): the standard library keeps it
+        # as a Decimal, so the listen is judged (its time unparsable), not called "not JSON".
+        try:
+            return on_fresh_stack(_decode_with_long_numbers, line.decode("utf-8"))
+        except (ValueError, RecursionError):
+            pass
+    if "recursion limit exceeded" in problem:
+        problem = f"nested more than {NESTING_LIMIT} levels deep"
+    return Skipped(SkipReason.MALFORMED_RECORD, "", f"not JSON ({shown(problem, 120)})")
 
 
-def _line_batches(chunks: Iterable[bytes], limit: int) -> Iterator[list[bytes | None]]:
+def _decode_with_long_numbers(text: str) -> Any:
+    # The other decoders refuse lone surrogates, and the reader trusts that (only NUL is
+    # cleaned from a line's text): this one must refuse them too.
+    if nested_too_deeply(text) or has_escapes(text):
+        raise ValueError("not a line the usual decoders would take")
+    return json.loads(text, parse_int=int_or_decimal)
+
+
+def _line_batches(chunks: Iterable[bytes], limit: int) -> Iterator[list[bytes]]:
     """The lines of a byte stream given in chunks, a chunk's worth at a time, without their
-    newline; None for a line that grew past ``limit`` across chunks (its rest is dropped)."""
+    newline; _TOO_LONG for a line that grew past ``limit`` across chunks (its rest is dropped)."""
     pending: list[bytes] = []  # the start of a line that goes on in a later chunk
     pending_size = 0
     too_long = False
@@ -349,7 +405,7 @@ def _line_batches(chunks: Iterable[bytes], limit: int) -> Iterator[list[bytes | 
         unfinished = lines.pop()
         if lines:
             if too_long:
-                lines[0] = None
+                lines[0] = _TOO_LONG
             elif pending:
                 pending.append(lines[0])
                 lines[0] = b"".join(pending)
@@ -361,7 +417,7 @@ def _line_batches(chunks: Iterable[bytes], limit: int) -> Iterator[list[bytes | 
             if pending_size > limit:
                 pending, pending_size, too_long = [], 0, True
     if too_long:
-        yield [None]
+        yield [_TOO_LONG]
     elif pending:
         yield [b"".join(pending)]
 
@@ -371,7 +427,7 @@ def _names(value: Any, ctx: ReadContext) -> tuple[str, ...]:
     if value.__class__ is not list:
         return ()
     names = (ctx.text(name, "artist_names") for name in value if name.__class__ is str)
-    return tuple(name for name in names if name and not name.isspace())
+    return tuple(check_name(name, "artist name") for name in names if name and not name.isspace())
 
 
 def _credits(value: Any, ctx: ReadContext) -> tuple[tuple[str, str], ...]:
@@ -389,5 +445,5 @@ def _credits(value: Any, ctx: ReadContext) -> tuple[tuple[str, str], ...]:
             name = ctx.text(name, "artist_credit_name")
         mbid = parse_mbid(mbid)
         if mbid and name and not name.isspace():
-            pairs.append((name, mbid))
+            pairs.append((check_name(name, "credited artist name"), mbid))
     return tuple(pairs)

@@ -20,7 +20,7 @@ import msgspec
 from koito_assets.sources.context import ReadContext
 from koito_assets.sources.errors import BadRecord
 from koito_assets.sources.fields import MAX_UNIX, shown, unix_seconds
-from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
+from koito_assets.sources.reader import Record, check_name, new_scrobble, numbered, open_json
 from koito_assets.sources.record import Skipped, SkipReason
 
 FORMAT = "maloja"
@@ -98,7 +98,7 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
     if not title or title.isspace():
         return Skipped(SkipReason.MISSING_TITLE, position)
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
     return new_scrobble(
         (
             listened_at,
@@ -115,7 +115,9 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             FORMAT,
             position,
             None,
-        )
+            0,  # Maloja's "duration" is rarely set; the track's length stands in for it
+        ),
+        ctx,
     )
 
 
@@ -131,7 +133,7 @@ def _artists(value: Any, ctx: ReadContext) -> tuple[str, tuple[str, ...]]:
             raise BadRecord("an artist is not text")
         entry = ctx.text(entry, "artist")
         if entry and not entry.isspace():
-            strings.append(entry)
+            strings.append(check_name(entry, "artist"))
     if len(strings) == 1 and _COMBINATION not in strings[0]:
         return strings[0], (strings[0],)  # the common case: nothing to move, split or repeat
     if not strings:

@@ -9,7 +9,7 @@ Koito).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 
@@ -30,7 +30,7 @@ class KoitoEntity(NamedTuple):
 
 
 class KoitoListen(NamedTuple):
-    """The pre-resolved entities of one Koito-export listen; artists in export order (0 = primary)."""
+    """The resolved entities of one Koito-export listen; artists in export order (0: primary)."""
 
     track: KoitoEntity
     album: KoitoEntity
@@ -52,9 +52,13 @@ class Scrobble(NamedTuple):
     client: str = ""  # "" is stored as NULL
     position: str = ""  # where in the file: "record 12", "listens/2024/3.jsonl line 7"
     koito: KoitoListen | None = None  # only for Koito exports
+    # How long this play lasted, when the source says (Spotify's ms_played): with the source's
+    # time convention it places the play in time for cross-source matching
+    # (docs/cross-source-dedupe.md). Not the track's duration: a skipped play is shorter.
+    played_s: int = 0  # 0 = unknown
 
 
-class SkipReason(str, Enum):
+class SkipReason(StrEnum):
     """Why a record was not imported. A closed set: reports count by these values."""
 
     NOT_A_PLAY = "not_a_play"  # Spotify: fails the configured play rule
@@ -62,8 +66,10 @@ class SkipReason(str, Enum):
     INCOGNITO = "incognito"
     MISSING_ARTIST = "missing_artist"
     MISSING_TITLE = "missing_title"
+    NAME_TOO_LONG = "name_too_long"  # a name PostgreSQL cannot index in Koito's alias keys
     OUTSIDE_TIME_WINDOW = "outside_time_window"
     UNPARSABLE_TIME = "unparsable_time"
+    TIME_OUT_OF_RANGE = "time_out_of_range"  # at or before 1970-01-01, or over a day ahead
     NOW_PLAYING = "now_playing"
     MALFORMED_RECORD = "malformed_record"
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from koito_assets.sources.context import ReadContext
 from koito_assets.sources.errors import BadRecord
-from koito_assets.sources.fields import iso_seconds, shown, whole_number
+from koito_assets.sources.fields import duration_seconds, iso_seconds, shown, whole_number
 from koito_assets.sources.reader import Record, new_scrobble, numbered, open_json
 from koito_assets.sources.record import Skipped, SkipReason
 
@@ -60,7 +60,7 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
     if ms_played < THIRTY_SECONDS_MS:
         return Skipped(SkipReason.NOT_A_PLAY, position, f"{ms_played} ms")
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
     return new_scrobble(
         (
             listened_at,
@@ -77,5 +77,8 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             CLIENT,
             position,
             None,
-        )
+            # endTime is when the play ended; this is how long it lasted
+            duration_seconds(ms_played, per_second=1000),
+        ),
+        ctx,
     )

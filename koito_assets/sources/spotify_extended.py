@@ -117,7 +117,7 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
         detail = f"reason_end {shown(reason_end)}, {ms_played} ms"
         return Skipped(SkipReason.NOT_A_PLAY, position, detail)
     if not ctx.after <= listened_at <= ctx.before:
-        return Skipped(SkipReason.OUTSIDE_TIME_WINDOW, position)
+        return ctx.outside(listened_at, position)
     duration = duration_seconds(ms_played, per_second=1000) if reason_end == "trackdone" else 0
     return new_scrobble(
         (
@@ -135,7 +135,10 @@ def normalise(item: Any, position: str, ctx: ReadContext) -> Record:
             CLIENT,
             position,
             None,
-        )
+            # ts is when the play ended; this is how long it lasted
+            duration_seconds(ms_played, per_second=1000),
+        ),
+        ctx,
     )
 
 

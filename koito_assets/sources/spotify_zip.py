@@ -2,7 +2,8 @@
 
 Spotify sends two different downloads under that one name (docs/koito-reference.md §3.2):
 
-* the extended streaming history: ``Spotify Extended Streaming History/Streaming_History_Audio_*.json``
+* the extended streaming history:
+  ``Spotify Extended Streaming History/Streaming_History_Audio_*.json``
   (older downloads: ``MyData/endsong_*.json``), read by :mod:`spotify_extended`'s rules;
 * the account data: ``Spotify Account Data/StreamingHistory_music_*.json`` (older:
   ``StreamingHistory<n>.json``), read by :mod:`spotify_account`'s rules.
@@ -26,7 +27,7 @@ from zipfile import ZipInfo
 
 from koito_assets.sources import spotify_account, spotify_extended
 from koito_assets.sources.context import ReadContext
-from koito_assets.sources.errors import ExportError
+from koito_assets.sources.errors import ExportError, member_name
 from koito_assets.sources.jsonstream import JsonStream
 from koito_assets.sources.reader import Normaliser, Record, numbered
 from koito_assets.sources.zipsafe import DEFAULT_LIMITS, MEMBER_ERRORS, SafeZip, ZipLimits, open_zip
@@ -72,8 +73,12 @@ def notes(path: Path) -> tuple[str, ...]:
 def read(path: Path, ctx: ReadContext, limits: ZipLimits = DEFAULT_LIMITS) -> Iterator[Record]:
     """Every play of every history member, member by member."""
     with open_zip(path, limits) as archive:
-        by_name = {info.filename: info for info in archive.members}
-        members = [by_name[name] for name in histories(list(by_name))[0]]
+        wanted = set(histories(archive.names())[0])
+        # Every member of a wanted name, two of one name too (noted at detection), in order.
+        members = sorted(
+            (info for info in archive.members if info.filename in wanted),
+            key=lambda info: _natural(info.filename),
+        )
         archive.check_sizes(members)
         for info in members:
             yield from _read_member(archive, info, ctx)
@@ -82,15 +87,16 @@ def read(path: Path, ctx: ReadContext, limits: ZipLimits = DEFAULT_LIMITS) -> It
 def _read_member(archive: SafeZip, info: ZipInfo, ctx: ReadContext) -> Iterator[Record]:
     normalise = member_normaliser(info.filename)
     assert normalise is not None
+    name = member_name(info.filename)
     try:
         stream = JsonStream(_ChunkReader(archive.chunks(info)), ctx.path)
-        yield from numbered(stream, stream.items(), normalise, ctx, where=f"{info.filename} ")
+        yield from numbered(stream, stream.items(), normalise, ctx, where=f"{name} ")
         stream.end()
     except ExportError as exc:  # the stream names the archive; say which member and where in it
-        where = f"{info.filename} {exc.where}".rstrip()
+        where = exc.where if exc.where.startswith(name) else f"{name} {exc.where}".rstrip()
         raise ExportError(ctx.path, where, exc.message) from None
     except MEMBER_ERRORS as exc:
-        raise ExportError(ctx.path, info.filename, f"damaged member: {exc}") from None
+        raise ExportError(ctx.path, name, f"damaged member: {exc}") from None
 
 
 class _ChunkReader:

@@ -69,7 +69,7 @@ def summarise(export: Export) -> Summary:
 
 
 def run_parse_command(path: str, *, as_json: bool, settings: Settings) -> int:
-    """Print what ``path`` holds: 0 when it was read, 2 (one line on stderr) when it could not be."""
+    """Print what ``path`` holds: 0 when it was read, 2 (one line on stderr) when it cannot be."""
     try:
         summary = summarise(open_export(Path(path), settings))
     except ExportError as exc:

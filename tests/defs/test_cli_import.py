@@ -24,7 +24,11 @@ SUMMARY_KEYS = {
     "albums_created",
     "tracks_created",
     "cache_hits",
+    "same_play",
     "seconds",
+    "partition",
+    "note",
+    "error",
 }
 
 

@@ -60,3 +60,24 @@ def test_a_killed_processs_run_fails_and_frees_its_slots(
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
         info = instance.event_log_storage.get_concurrency_info(DB_POOL)
         assert {s.run_id for s in info.claimed_slots} == {alive}
+
+
+def test_dagsters_database_appears_whole_and_a_killed_creation_is_cleared(db_url: str):
+    import psycopg
+
+    from koito_assets.dagster_home import dagster_database_name, ensure_dagster_database
+
+    name = dagster_database_name(db_url)
+    dead_pid = 2**22 + 7  # beyond pid_max here: no such process
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}_creating_{dead_pid}"')
+    ensure_dagster_database(db_url)
+    ensure_dagster_database(db_url)  # a second start finds it and changes nothing
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+    assert name in names and not any(n.startswith(f"{name}_creating_") for n in names)
+    info = psycopg.conninfo.conninfo_to_dict(db_url)
+    info["dbname"] = name
+    with psycopg.connect(**info) as conn:
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
+    assert {"runs", "event_logs", "jobs", "alembic_version"} <= tables

@@ -1,4 +1,5 @@
-"""The import-folder sensor: new, changed, unchanged and removed files; a big folder in one tick."""
+"""The import-folder sensor: new, changed, unchanged and removed files, files of one content or
+one name, and a big folder in one tick."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def _record_done(db_url: str, path: Path) -> None:
 
 def test_new_files_become_partitions_and_runs_in_one_tick(db_url, import_dir):
     for name in ("maloja_export_a.json", "recenttracks-me-1.json"):
-        (import_dir / name).write_text("{}")
+        (import_dir / name).write_text(f'{{"file": "{name}"}}')
     (import_dir / ".hidden").write_text("x")
     (import_dir / "subdir").mkdir()
     with dg.DagsterInstance.ephemeral() as instance:
@@ -72,6 +73,39 @@ def test_unchanged_files_are_not_requested_again_and_changed_ones_are(db_url, im
         assert _requested(tick(db_url, instance, import_dir)) == ["maloja_export_b.json"]
 
 
+def test_one_content_under_two_names_is_one_partition(db_url, import_dir):
+    (import_dir / "maloja_export_a.json").write_text('{"scrobbles": []}')
+    (import_dir / "maloja_export_a (copy).json").write_text('{"scrobbles": []}')
+    with dg.DagsterInstance.ephemeral() as instance:
+        requested = _requested(tick(db_url, instance, import_dir))
+    assert len(requested) == 1
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM koito_import.import_files").fetchone()[0] == 1
+
+
+def test_a_new_file_with_a_known_name_is_a_new_partition(db_url, import_dir):
+    """Two Spotify downloads both hold Streaming_History_Audio_2023_0.json."""
+    first = import_dir / "Streaming_History_Audio_2023_0.json"
+    first.write_text('[{"download": 1}]')
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert _requested(tick(db_url, instance, import_dir)) == [first.name]
+        complete = import_dir.parent / "import_complete"
+        complete.mkdir()
+        moved = complete / first.name
+        first.rename(moved)  # what the first run does when it finishes
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute("UPDATE koito_import.import_files SET path = %s", (str(moved),))
+        first.write_text('[{"download": 2}]')  # the second download, same name
+        (second,) = _requested(tick(db_url, instance, import_dir))
+    sha = ledger.content_sha256(first)
+    assert second == f"{first.name} ({sha[:8]})"
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT file_key, name, path FROM koito_import.import_files ORDER BY id"
+        ).fetchall()
+    assert rows == [(first.name, first.name, str(moved)), (second, first.name, str(first))]
+
+
 def test_removed_files_are_not_requested(db_url, import_dir):
     path = import_dir / "maloja_export_a.json"
     path.write_text("{}")
@@ -83,7 +117,7 @@ def test_removed_files_are_not_requested(db_url, import_dir):
 
 def test_a_folder_of_5000_files_is_handled_in_one_tick_under_5_seconds(db_url, import_dir):
     for i in range(5000):
-        (import_dir / f"maloja_export_{i:05d}.json").write_text("{}")
+        (import_dir / f"maloja_export_{i:05d}.json").write_text(f'{{"n": {i}}}')
     with dg.DagsterInstance.ephemeral() as instance:
         started = time.perf_counter()
         result = tick(db_url, instance, import_dir)

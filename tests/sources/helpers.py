@@ -30,7 +30,7 @@ def read_all(
 def by_position(records: list[Scrobble | Skipped]) -> dict[str, Scrobble | Skipped]:
     positions = [record.position for record in records]
     assert len(set(positions)) == len(positions), "positions must be unique"
-    return dict(zip(positions, records))
+    return dict(zip(positions, records, strict=True))
 
 
 def accepted(records: list[Scrobble | Skipped]) -> list[Scrobble]:

@@ -146,7 +146,7 @@ def test_missing_and_empty_files(tmp_path, name, content, message):
 
 
 def test_a_directory_is_not_an_export(tmp_path):
-    with pytest.raises(ExportError, match="cannot open: Is a directory"):
+    with pytest.raises(ExportError, match="not a regular file but a directory"):
         open_export(tmp_path, settings())
 
 

@@ -1,4 +1,4 @@
-"""The Export object: counters filled while reading, one pass only, errors after the good records."""
+"""The Export object: counters filled while reading, one pass only, errors after good records."""
 
 from __future__ import annotations
 

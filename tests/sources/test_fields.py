@@ -61,7 +61,7 @@ def unix(text: str) -> int:
         ("2024-03-02T19:04:11+01:00", unix("2024-03-02T18:04:11")),
         ("2024-03-02T18:04:11.999Z", unix("2024-03-02T18:04:11")),  # floored, not rounded
         ("2024-03-02T18:04:11", None),  # RFC 3339 needs an offset
-        ("0001-01-01T00:00:00Z", None),  # Go's zero time
+        ("0001-01-01T00:00:00Z", -62135596800),  # Go's zero time: parsed; judged out of range later
         ("yesterday", None),
         (1709402230, None),
     ],
@@ -113,10 +113,12 @@ def test_digits_seconds(value, expected):
         (1709402230, 1709402230),
         (1709402230.99, 1709402230),
         (True, None),
-        (-1, None),
+        (-1, -1),  # a number of seconds; ReadContext.outside judges it implausible
+        (10**15, 10**15),
         (float("nan"), None),
         (float("inf"), None),
-        (10**20, None),
+        (10**20, None),  # past any 64-bit clock: no time at all
+        pytest.param(10**5000, None, id="5000 digits"),
         ("1709402230", None),
     ],
 )

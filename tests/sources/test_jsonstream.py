@@ -141,7 +141,7 @@ def test_invalid_utf8_is_a_container_error_with_its_offset():
 
 
 def test_deep_nesting_fails_fast_without_memory():
-    with pytest.raises(ExportError, match="nested too deeply"):
+    with pytest.raises(ExportError, match="nested more than 200 levels deep"):
         items_of(b"[" * 200_000 + b"]" * 200_000)
 
 

@@ -83,7 +83,7 @@ def write_listenbrainz(path: Path, size: int) -> int:
                 f"listens/{2000 + month // 12}/{month % 12 + 1}.jsonl", "w"
             ) as member:
                 for _ in range(20):
-                    # Random ids keep the compression ratio real (repeated text would look like a bomb).
+                    # Random ids keep the compression ratio real (repeated text looks like a bomb).
                     batch = "".join(
                         LISTEN
                         % {

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import string
 import zipfile
 
 import pytest
 
 from koito_assets.sources import ExportError, Scrobble, listenbrainz, open_export
 from koito_assets.sources.parallel import WorkerFailed, worker_pool
+from koito_assets.sources.zipsafe import SafeZip, ZipLimits
 
 from .helpers import LISTENBRAINZ_EXPORT, settings
 
 MONTH_LINES = (LISTENBRAINZ_EXPORT / "listens/2024/2.jsonl").read_text().splitlines()
+LONG_PLAYER = "".join(random.Random(3).choices(string.ascii_letters, k=5000))
 
 
 def odd_month(month: int) -> bytes:
@@ -28,10 +32,28 @@ def odd_month(month: int) -> bytes:
         lines.append(json.dumps(listen, ensure_ascii=False))
     lines += [
         "not json at all",
-        '{"listened_at": 1700000000, "track_metadata": {"artist_name": "Nul\\u0000Band", "track_name": "T"}}',
-        '{"listened_at": 1700000000, "track_metadata": {"artist_name": "A", "track_name": "T", "additional_info": []}}',
+        '{"listened_at": 1700000000, "track_metadata": '
+        '{"artist_name": "Nul\\u0000Band", "track_name": "T"}}',
+        '{"listened_at": 1700000000, "track_metadata": '
+        '{"artist_name": "A", "track_name": "T", "additional_info": []}}',
         '{"listened_at": "yesterday", "track_metadata": {"artist_name": "A", "track_name": "T"}}',
         '{"listened_at": 1700000000, "track_metadata": "not an object"}',
+        json.dumps(  # a client cut to 1,000 characters, with a note
+            {
+                "listened_at": 1700000000,
+                "track_metadata": {
+                    "artist_name": "A",
+                    "track_name": "T",
+                    "additional_info": {"media_player": LONG_PLAYER},
+                },
+            }
+        ),
+        json.dumps(
+            {
+                "listened_at": 1700000000,
+                "track_metadata": {"artist_name": "A" * 3000, "track_name": "T"},
+            }
+        ),
         "",
     ]
     return "\n".join(lines).encode()
@@ -59,9 +81,27 @@ def test_workers_give_the_records_and_counts_of_one_process(many_months, monkeyp
     alone, alone_stats = read(many_months, 1)
     parallel, parallel_stats = read(many_months, 3)
     assert parallel == alone
-    assert all(type(a) is type(b) for a, b in zip(alone, parallel))  # Scrobbles again, not tuples
+    assert all(
+        type(a) is type(b) for a, b in zip(alone, parallel, strict=True)
+    )  # Scrobbles again, not tuples
     assert parallel_stats == alone_stats
     assert alone_stats.nul_stripped == 24 and alone_stats.skipped["malformed_record"] == 48
+    assert alone_stats.skipped["name_too_long"] == 24 and alone_stats.notes["text_cut"][0] == 24
+
+
+def test_the_whole_archive_is_held_to_its_limits_across_workers(many_months, monkeypatch):
+    """Each worker counts only its own members; the reading process counts them all."""
+    monkeypatch.setattr(listenbrainz, "PARALLEL_MIN_BYTES", 0)
+    with zipfile.ZipFile(many_months) as archive:
+        total = sum(info.file_size for info in archive.infolist())
+    limits = ZipLimits(max_total_bytes=total // 2)  # more than any worker's third
+    # As if every member declared too little (what it declares is checked before reading).
+    monkeypatch.setattr(SafeZip, "check_sizes", lambda self, members: None)
+    for processes in (1, 3):
+        export = open_export(many_months, settings(parse_processes=processes))
+        ctx = export._context
+        with pytest.raises(ExportError, match="the archive inflates past the limit"):
+            list(listenbrainz.read_zip(many_months, ctx, limits))
 
 
 def test_small_exports_start_no_workers(many_months, monkeypatch):

@@ -1,4 +1,4 @@
-"""``koito-import parse``: a dry run that prints what a file holds, exit 0, or one line and exit 2."""
+"""``koito-import parse``: a dry run printing what a file holds (exit 0), or one line (exit 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Random and mutated input to every reader: records come back valid, or ExportError, nothing else."""
+"""Random and mutated input to every reader: valid records come back, or ExportError, no more."""
 
 from __future__ import annotations
 

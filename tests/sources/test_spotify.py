@@ -70,6 +70,7 @@ def test_extended_history_fields_follow_koito():
         duration_s=201,
         client="spotify",
         position="record 1",
+        played_s=201,  # how long the play lasted: with ts, where it started
     )
     creme = found["record 9"]
     assert (creme.artist, creme.track, creme.album, creme.artist_names) == (
@@ -112,6 +113,7 @@ def test_account_data_counts_thirty_seconds_whatever_the_rule(rule):
         track="Tide",
         client="spotify",
         position="record 1",
+        played_s=201,  # msPlayed: durations stay unknown, but the play's own length is known
     )
     assert found["record 2"].reason is SkipReason.NOT_A_PLAY
     assert found["record 3"] == Skipped(SkipReason.MISSING_ARTIST, "record 3")
@@ -150,7 +152,9 @@ def test_extended_history_zip_reads_audio_members_in_name_order_and_ignores_the_
             f"{EXTENDED_FOLDER}/Streaming_History_Audio_2023-2024_2.json": (
                 FIXTURES / "endsong_0.json"
             ).read_bytes(),
-            f"{EXTENDED_FOLDER}/Streaming_History_Video_2023-2024.json": b'[{"ts": "2024-01-01T00:00:00Z"}]',
+            f"{EXTENDED_FOLDER}/Streaming_History_Video_2023-2024.json": (
+                b'[{"ts": "2024-01-01T00:00:00Z"}]'
+            ),
         },
     )
     export, records = read_all(path)

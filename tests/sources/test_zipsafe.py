@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import random
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -51,15 +53,86 @@ def test_declared_member_and_total_sizes(tmp_path):
             archive.check_sizes(archive.members)
 
 
+def declare(
+    path: Path, member: str, *, compress_size: int | None = None, file_size: int | None = None
+):
+    """Make the central directory lie about ``member``'s sizes (the local header is left alone)."""
+    data = bytearray(path.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    while entry >= 0:
+        name_size = int.from_bytes(data[entry + 28 : entry + 30], "little")
+        if data[entry + 46 : entry + 46 + name_size] == member.encode():
+            if compress_size is not None:
+                data[entry + 20 : entry + 24] = compress_size.to_bytes(4, "little")
+            if file_size is not None:
+                data[entry + 24 : entry + 28] = file_size.to_bytes(4, "little")
+            path.write_bytes(bytes(data))
+            return
+        entry = data.find(b"PK\x01\x02", entry + 4)
+    raise AssertionError(f"no central entry for {member}")
+
+
 def test_bytes_actually_read_are_counted_against_the_limits(tmp_path):
     path = make_zip(tmp_path / "export.zip", {"listens/2024/1.jsonl": LINE * 20})
     with open_zip(path, ZipLimits(max_total_bytes=500)) as archive:
         info = archive.members[1]
         # declares 1740 bytes: more than the archive may give
-        with pytest.raises(ExportError, match="archive decompresses past the limit"):
+        with pytest.raises(ExportError, match="the archive inflates past the limit"):
             b"".join(archive.chunks(info))
-        with pytest.raises(ExportError, match="decompresses past its declared size"):
-            archive.count_read(info, info.file_size + 1, 1)
+
+
+def test_a_member_inflating_past_its_declared_size_stops(tmp_path):
+    path = make_zip(tmp_path / "export.zip", {"listens/2024/1.jsonl": LINE * 20000})
+    declare(path, "listens/2024/1.jsonl", file_size=100)
+    with open_zip(path) as archive:
+        with pytest.raises(ExportError, match="1.jsonl: inflates past its declared size"):
+            b"".join(archive.chunks(archive.members[1]))
+
+
+def test_the_ratio_is_measured_on_real_bytes_not_the_declared_ones(tmp_path):
+    # 8 MiB that deflate to ~8 KB, then 200 KB that do not compress: the bomb declares 150 KB
+    # of compressed data (the archive holds that much), a harmless 56:1 on paper.
+    path = make_zip(
+        tmp_path / "export.zip",
+        {"listens/2024/1.jsonl": b"\n" * (8 << 20), "padding.bin": random.randbytes(200_000)},
+    )
+    declare(path, "listens/2024/1.jsonl", compress_size=150_000)
+    with open_zip(path) as archive:
+        bomb = archive.members[1]
+        archive.check_sizes([bomb])  # what it declares passes
+        with pytest.raises(ExportError, match="1.jsonl: inflates .* a zip bomb"):
+            for _ in archive.chunks(bomb):
+                pass
+        assert archive.inflated < 2 << 20  # stopped within a couple of chunks
+
+
+def test_many_small_members_are_held_to_the_ratio_together(tmp_path):
+    # Each member alone stays under the per-member allowance; together they are a bomb.
+    members = {f"listens/2024/{n}.jsonl": b"\n" * 60_000 for n in range(400)}
+    path = make_zip(tmp_path / "listenbrainz_small_bombs.zip", members)
+    with open_zip(path) as archive:
+        archive.check_sizes(archive.members)
+    with pytest.raises(ExportError, match="the archive's .* bytes inflate into more than"):
+        read_all(path)
+
+
+def test_a_member_declaring_more_compressed_bytes_than_the_archive_holds(tmp_path):
+    path = make_zip(tmp_path / "listenbrainz_liar.zip", {"listens/2024/1.jsonl": LINE})
+    declare(path, "listens/2024/1.jsonl", compress_size=50_000_000)
+    with pytest.raises(ExportError, match="declares 50000000 compressed bytes .* more than"):
+        read_all(path)
+
+
+def test_members_sharing_a_name_are_all_read_and_noted(tmp_path):
+    path = tmp_path / "listenbrainz_twice.zip"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name: that is the case
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("listens/2024/1.jsonl", LINE)
+            archive.writestr("listens/2024/1.jsonl", LINE.replace(b"1709402230", b"1709402231"))
+    export, records = read_all(path)
+    assert [r.listened_at for r in records] == [1709402230, 1709402231]
+    assert any("appear more than once" in note for note in export.notes)
 
 
 def test_too_many_members_refused_from_the_end_record(tmp_path):

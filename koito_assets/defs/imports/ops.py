@@ -8,15 +8,23 @@
 Ops pass only small handles (the file's ledger id, a few counts): the records stay in
 PostgreSQL. Every step is idempotent for its partition (delete-then-insert inside one
 transaction). Transient database errors (connection lost, server restarting) ask Dagster for a
-retry; anything else fails the step with the reason.
+retry; anything else, a permanent database error included, fails the step with the reason.
+
+A partition is one file's content (see ``ledger``): the first step finds the file, takes the
+file's lock (a second run of the same content waits for the first) and starts the ledger row
+afresh; the last step moves the file into import_complete/ without ever overwriting a file
+already there, and lets the lock go.
 """
 
-import hashlib
+import errno
+import os
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -30,7 +38,9 @@ from koito_assets.db.connection import DatabaseUnreachable
 from koito_assets.db.resource import DB_POOL, KoitoDatabase
 from koito_assets.db.row_checks import without_row_checks
 from koito_assets.db.users import IMPORT_USER_ID
-from koito_assets.defs.imports import checks, ledger
+from koito_assets.dedupe import conventions, matching
+from koito_assets.defs.imports import checks, file_lock, ledger
+from koito_assets.defs.imports.ledger import ImportStatus
 from koito_assets.defs.imports.queries import load_sql
 from koito_assets.defs.imports.staging import decode_record, stage_export
 from koito_assets.defs.reports.facts import record_file_facts
@@ -44,6 +54,28 @@ from koito_assets.sources.errors import ExportError
 
 UNRESOLVABLE = "unresolvable"
 TRANSIENT_RETRIES = 3
+# SQLSTATEs that say the server or the connection went away, not that the statement is wrong:
+# connection exceptions (class 08), shutdown or restart (57P01-57P03), too many connections.
+_TRANSIENT_SQLSTATE_CLASSES = ("08",)
+_TRANSIENT_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error may go away by itself (a retry can help).
+
+    psycopg raises OperationalError both for a lost connection and for permanent failures of a
+    statement (ProgramLimitExceeded, a row too big for an index, is one): only the first kind
+    is transient, told by its SQLSTATE (none at all: the client lost the server)."""
+    if isinstance(exc, psycopg_pool.PoolTimeout | DatabaseUnreachable):
+        return True
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return (
+        state is None
+        or state.startswith(_TRANSIENT_SQLSTATE_CLASSES)
+        or (state in _TRANSIENT_SQLSTATES)
+    )
 
 
 @contextmanager
@@ -52,15 +84,18 @@ def transient_database_errors(context: dg.OpExecutionContext) -> Iterator[None]:
     try:
         yield
     except (psycopg.OperationalError, psycopg_pool.PoolTimeout, DatabaseUnreachable) as exc:
+        if not is_transient(exc):
+            raise
         context.log.warning(f"database unavailable ({exc}); asking for a retry")
         raise dg.RetryRequested(max_retries=TRANSIENT_RETRIES, seconds_to_wait=2) from exc
 
 
 def locate_export(conn: psycopg.Connection, file_key: str, settings: Settings) -> Path:
-    """Where the partition's file is now: where it was registered, import/, or import_complete/."""
+    """Where the partition's file is now: where it was claimed, import/, or import_complete/."""
     known = ledger.get_file(conn, file_key)
+    name = known["name"] if known else file_key
     candidates = [Path(known["path"])] if known else []
-    candidates += [settings.import_dir / file_key, settings.import_complete_dir / file_key]
+    candidates += [settings.import_dir / name, settings.import_complete_dir / name]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
@@ -69,11 +104,6 @@ def locate_export(conn: psycopg.Connection, file_key: str, settings: Settings) -
             f"{file_key}: file not found in {settings.import_dir} or {settings.import_complete_dir}"
         )
     )
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def markdown_table(headers: list[str], rows: list[list[object]]) -> dg.MetadataValue:
@@ -85,6 +115,11 @@ def markdown_table(headers: list[str], rows: list[list[object]]) -> dg.MetadataV
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def _by_source(counts: dict[str, int]) -> str:
+    """``{"spotify": 3, "lastfm": 1}`` as "spotify (3), lastfm (1)", largest first."""
+    return ", ".join(f"{s} ({n})" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
 
 
 def _rate(count: int, seconds: float) -> float:
@@ -101,13 +136,69 @@ def _file_id(conn: psycopg.Connection, file_key: str) -> int:
 # -- raw_scrobbles ------------------------------------------------------------------------------
 
 
-@dg.op(pool=DB_POOL, description="Find the partition's file and register it in the ledger.")
+def _claim(conn: psycopg.Connection, file_key: str, settings: Settings) -> int:
+    """The partition's ledger row, claimed for this run: the row the sensor or the CLI made, or
+    (for a partition added by hand) the file of that name, hashed and claimed now."""
+    known = ledger.get_file(conn, file_key)
+    path = locate_export(conn, file_key, settings)
+    if known is not None and known["sha256"] is not None:
+        if known["path"] != str(path):
+            conn.execute(
+                "UPDATE koito_import.import_files SET path = %s WHERE id = %s",
+                (str(path), known["id"]),
+            )
+        return known["id"]
+    try:
+        sha256 = ledger.content_sha256(path)
+    except ExportError as exc:
+        raise dg.Failure(description=str(exc)) from None
+    return ledger.claim_file(
+        conn, path, sha256, ledger.FileVersion.of(path), preferred_key=file_key
+    ).file_id
+
+
+@dg.op(
+    pool=DB_POOL,
+    description="Find the partition's file, wait for any other import of the same content, and "
+    "start its ledger row afresh.",
+)
 def locate_file(
     context: dg.OpExecutionContext, db: KoitoDatabase, settings: SettingsResource
 ) -> int:
-    with transient_database_errors(context), db.connection() as conn, conn.transaction():
-        path = locate_export(conn, context.partition_key, settings.value)
-        return ledger.register_file(conn, context.partition_key, path)
+    file_key = context.partition_key
+    with transient_database_errors(context):
+        with db.connection() as conn:
+            file_id = _claim(conn, file_key, settings.value)
+        file_lock.hold(
+            db.pool.conninfo,
+            file_id,
+            on_wait=lambda: context.log.info(
+                f"{file_key}: another run is importing this file; waiting for it to finish"
+            ),
+        )
+        with db.connection() as conn, conn.transaction():
+            ledger.start_run(conn, file_key)
+    return file_id
+
+
+def _verified_path(conn: psycopg.Connection, file_key: str) -> Path:
+    """The claimed file's path, provided it still holds the claimed content: unchanged size and
+    mtime (no need to read it again), or the same SHA-256."""
+    known = ledger.get_file(conn, file_key)
+    path = Path(known["path"])
+    try:
+        version = ledger.FileVersion.of(path)
+    except OSError as exc:
+        raise ExportError(path, "", f"cannot open: {exc.strerror or exc}") from None
+    claimed = ledger.FileVersion(known["size_bytes"] or -1, known["mtime_ns"] or -1)
+    if version != claimed and ledger.content_sha256(path) != known["sha256"]:
+        raise ExportError(
+            path,
+            "",
+            "changed since this run found it (another file of the same name?): nothing "
+            "imported; it is a new file to import",
+        )
+    return path
 
 
 @dg.op(
@@ -120,37 +211,40 @@ def stage_records(
     file_key = context.partition_key
     started = time.perf_counter()
     with transient_database_errors(context), db.connection() as conn:
-        path = Path(ledger.get_file(conn, file_key)["path"])
         try:
+            path = _verified_path(conn, file_key)
             export = open_export(path, settings.value)
             for note in export.notes:
                 context.log.warning(f"{file_key}: {note}")
             reading = stage_progress(context, "reading", unit="records")
             with conn.transaction():
                 staged = stage_export(conn, file_id, export, on_progress=reading)
+                for note in export.stats.note_lines():  # what reading found on the way
+                    context.log.warning(f"{file_key}: {note}")
                 ledger.update_file(
                     conn,
                     file_key,
-                    status="staged",
+                    status=ImportStatus.STAGED,
                     format=export.format,
-                    sha256=_sha256(path),
                     records=export.stats.records,
                     accepted=staged.accepted,
                     skipped=staged.skipped,
                     unique_keys=staged.unique_keys,
+                    same_play=None,  # counted again when the listens are loaded
                     stage="raw_scrobbles",
                     seconds=time.perf_counter() - started,
                 )
         except ExportError as exc:
             with conn.transaction():
                 ledger.mark_failed(conn, file_key, str(exc))
+            file_lock.release(db.pool.conninfo, file_id)  # the run ends here
             raise dg.Failure(description=str(exc)) from None
     reading.finish(export.stats.records)
     seconds = time.perf_counter() - started
     skipped_rows = sorted(staged.skipped.items(), key=lambda kv: -kv[1])
     preview = [
-        [time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.listened_at)), r.artist, r.track, r.album]
-        for r in staged.preview
+        [time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row[0])), *row[1:]]
+        for row in staged.preview
     ]
     return dg.Output(
         file_id,
@@ -195,7 +289,7 @@ def look_up_cache(context: dg.OpExecutionContext, db: KoitoDatabase) -> dg.Outpu
         ledger.update_file(
             conn,
             file_key,
-            status="keyed",
+            status=ImportStatus.KEYED,
             unique_keys=keys,
             cache_hits=hits,
             stage="unique_entity_keys",
@@ -336,7 +430,7 @@ def create_entities(
             ledger.update_file(
                 conn,
                 file_key,
-                status="resolved",
+                status=ImportStatus.RESOLVED,
                 skipped=skipped,
                 accepted=(known["accepted"] or 0) - moved,
                 artists_created=result.artists_created,
@@ -370,56 +464,138 @@ def create_entities(
 # -- listens_loaded -----------------------------------------------------------------------------
 
 
+@dataclass
+class ListenLoad:
+    """What loading a file's listens did, summed over the attempts that committed."""
+
+    inserted: int = 0
+    seconds: float = 0.0  # the insert, with the cross-source matching when it ran
+    matching: str = "off"  # off | koito_rule (no other source nearby) | matched
+    same_play: dict[str, int] = field(default_factory=dict)  # source -> records recognised
+    shifted: int = 0
+    candidate_pairs: int = 0
+
+    def add(self, other: "ListenLoad") -> None:
+        self.inserted += other.inserted
+        self.seconds += other.seconds
+        self.matching = other.matching
+        for source, count in other.same_play.items():
+            self.same_play[source] = self.same_play.get(source, 0) + count
+        self.shifted += other.shifted
+        self.candidate_pairs += other.candidate_pairs
+
+
 class LoadedListens(NamedTuple):
     """What insert_listens hands to finish_file."""
 
     file_id: int
-    inserted: int
-    insert_seconds: float
+    load: ListenLoad
     started: float  # perf_counter when the load began
 
 
-def _insert_listens(conn: psycopg.Connection, file_id: int) -> tuple[int, float]:
-    """The file's listens in one INSERT … SELECT, inside the caller's transaction.
+def _insert_by_koitos_rule(conn: psycopg.Connection, params: dict) -> int:
+    """The file's listens in one INSERT … SELECT: one per (track, second) not there yet.
 
     The foreign-key checks on ``listens`` cost more than the insert itself (one lookup per row
     per key). Their guarantee is taken set-based instead (lock_listen_targets.sql), and where
     the role may (db/row_checks.py) the per-row checks are skipped. Elsewhere the insert runs
     as is.
     """
-    params = {"file_id": file_id, "user_id": IMPORT_USER_ID}
-    conn.execute(load_sql("lock_listen_targets"), params)
     with without_row_checks(conn):
-        started = time.perf_counter()
         try:
             with conn.transaction():  # a savepoint: a concurrent listen must not end the outer one
-                inserted = conn.execute(load_sql("load_listens"), params).rowcount
+                return conn.execute(load_sql("load_listens"), params).rowcount
         except psycopg.errors.UniqueViolation:
-            inserted = conn.execute(load_sql("load_listens_on_conflict"), params).rowcount
-        seconds = time.perf_counter() - started
-    return inserted, seconds
+            return conn.execute(load_sql("load_listens_on_conflict"), params).rowcount
+
+
+def _insert_listens(
+    conn: psycopg.Connection, file_id: int, format_name: str, settings: Settings
+) -> ListenLoad:
+    """Insert the file's listens inside the caller's transaction, one play one listen.
+
+    With ``KOITO_CROSS_SOURCE_DEDUPE=off`` Koito's rule alone decides (one listen per track and
+    second). Otherwise loads take turns, and when listens of another source lie near the file,
+    a play they already hold is skipped as ``same_play_from_<source>`` (koito_assets.dedupe).
+    """
+    params = {"file_id": file_id, "user_id": IMPORT_USER_ID}
+    dedupe = settings.cross_source_dedupe
+    source = conventions.source_of_format(format_name)
+    if dedupe:
+        matching.serialise_loads(conn, IMPORT_USER_ID)
+    conn.execute(load_sql("lock_listen_targets"), params)
+    # Known durations first: the matching places plays in time with them.
+    conn.execute(load_sql("fill_durations"), params)
+    started = time.perf_counter()
+    if dedupe and matching.other_sources_nearby(
+        conn, file_id, user_id=IMPORT_USER_ID, source=source
+    ):
+        with without_row_checks(conn):
+            match = matching.load_matching(
+                conn,
+                file_id,
+                user_id=IMPORT_USER_ID,
+                source=source,
+                tolerance_s=settings.cross_source_tolerance_s,
+            )
+        return ListenLoad(
+            inserted=match.inserted,
+            seconds=time.perf_counter() - started,
+            matching="matched",
+            same_play=match.same_play,
+            shifted=match.shifted,
+            candidate_pairs=match.candidate_pairs,
+        )
+    inserted = _insert_by_koitos_rule(conn, params)
+    if dedupe and conventions.may_need_provenance(format_name):
+        matching.record_provenance(conn, file_id, source=source)
+    return ListenLoad(
+        inserted=inserted,
+        seconds=time.perf_counter() - started,
+        matching="koito_rule" if dedupe else "off",
+    )
+
+
+def _record_same_play(conn: psycopg.Connection, file_key: str, same_play: dict[str, int]) -> None:
+    """The records recognised as other sources' plays are skips: count them in the ledger."""
+    known = ledger.get_file(conn, file_key)
+    skipped = dict(known["skipped"] or {})
+    recognised = dict(known["same_play"] or {})
+    for source, count in same_play.items():
+        reason = conventions.skip_reason(source)
+        skipped[reason] = skipped.get(reason, 0) + count
+        recognised[source] = recognised.get(source, 0) + count
+    ledger.update_file(
+        conn,
+        file_key,
+        skipped=skipped,
+        same_play=recognised,
+        accepted=(known["accepted"] or 0) - sum(same_play.values()),
+    )
 
 
 def _load_listens(
-    conn: psycopg.Connection, db: KoitoDatabase, file_id: int, settings: Settings
-) -> tuple[int, float]:
+    conn: psycopg.Connection, db: KoitoDatabase, file_id: int, file_key: str, settings: Settings
+) -> ListenLoad:
     """Insert the file's listens; first re-resolve keys whose cache rows vanished.
 
     Koito's orphan clean-up may delete a track between our resolution and this insert: the
     insert then fails on the foreign key (or finds no cache row) and we resolve again
     (docs/design.md §5.8).
     """
-    inserted, insert_seconds = 0, 0.0
+    format_name = ledger.get_file(conn, file_key)["format"]
+    total = ListenLoad()
     for attempt in range(3):
         resolve_file_keys(conn, db, file_id, settings)
         try:
             with conn.transaction():
-                rows, seconds = _insert_listens(conn, file_id)
-                inserted, insert_seconds = inserted + rows, insert_seconds + seconds
-                conn.execute(load_sql("fill_durations"), {"file_id": file_id})
+                load = _insert_listens(conn, file_id, format_name, settings)
+                if load.same_play:
+                    _record_same_play(conn, file_key, load.same_play)
                 missing = conn.execute(load_sql("unresolved_keys"), {"file_id": file_id}).fetchone()
-                if missing is None:
-                    return inserted, insert_seconds
+            total.add(load)
+            if missing is None:
+                return total
         except psycopg.errors.ForeignKeyViolation:
             if attempt == 2:
                 raise
@@ -427,20 +603,65 @@ def _load_listens(
 
 
 def _move_to_complete(path: Path, settings: Settings) -> Path | None:
-    """Koito's lifecycle: a file in import/ moves to import_complete/ once fully loaded."""
+    """Koito's lifecycle: a file in import/ moves to import_complete/ once fully loaded.
+
+    Never over a file already there (two Spotify downloads both hold
+    Streaming_History_Audio_2023_0.json): the second is kept under its name with the import
+    date and time, numbered if even that is taken. The caller points the ledger at the result.
+    """
     if path.parent.resolve() != settings.import_dir.resolve():
         return None  # imported from elsewhere (CLI): leave the user's file where it is
+    if not path.is_file():
+        return None  # another run of the same content moved it already
     settings.import_complete_dir.mkdir(parents=True, exist_ok=True)
-    target = settings.import_complete_dir / path.name
-    shutil.move(str(path), str(target))
-    return target
+    for target in _complete_names(path, settings.import_complete_dir):
+        if _move_without_overwriting(path, target):
+            return target
+    raise dg.Failure(description=f"{path.name}: no free name for it in import_complete/")
+
+
+def _complete_names(path: Path, folder: Path) -> Iterator[Path]:
+    """Where a finished file may go: its own name, then its name with the import time (the
+    name cut short where a file system's 255 bytes would not hold both)."""
+    yield folder / path.name
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d_%H%M%S")
+    suffix = path.suffix if len(path.suffix) <= 16 else ""
+    stem = path.name[: len(path.name) - len(suffix)]
+    while len(f"{stem}.imported-{stamp}-999{suffix}".encode()) > _NAME_MAX_BYTES:
+        stem = stem[:-1]
+    yield folder / f"{stem}.imported-{stamp}{suffix}"
+    for number in range(2, 1000):
+        yield folder / f"{stem}.imported-{stamp}-{number}{suffix}"
+
+
+_NAME_MAX_BYTES = 255  # a file name's limit on Linux, macOS and Windows file systems
+
+
+def _move_without_overwriting(source: Path, target: Path) -> bool:
+    """Move ``source`` to ``target`` unless something is there; atomic on one file system (a
+    hard link cannot replace a file), a copy to an exclusively created file across two."""
+    try:
+        os.link(source, target)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.ENOTSUP):
+            raise
+        try:
+            with source.open("rb") as reader, target.open("xb") as writer:
+                shutil.copyfileobj(reader, writer)
+        except FileExistsError:
+            return False
+        shutil.copystat(source, target)
+    source.unlink()
+    return True
 
 
 @dg.op(
     pool=DB_POOL,
     ins={"resolved": dg.In(dg.Nothing)},
-    description="The batch insert: every listen of the file in one statement, Koito's "
-    "(track, second) rule, then unknown durations filled.",
+    description="The batch insert: unknown durations filled, then the file's listens, one per "
+    "(track, second) as Koito keeps them, less the plays another source's listens already hold.",
 )
 def insert_listens(
     context: dg.OpExecutionContext, db: KoitoDatabase, settings: SettingsResource
@@ -449,18 +670,18 @@ def insert_listens(
     progress = stage_progress(context, "inserting listens", unit="listens")
     with transient_database_errors(context), db.connection() as conn:
         file_id = _file_id(conn, context.partition_key)
-        inserted, insert_seconds = _load_listens(conn, db, file_id, settings.value)
+        load = _load_listens(conn, db, file_id, context.partition_key, settings.value)
         with conn.transaction():
             ledger.update_file(
                 conn,
                 context.partition_key,
-                status="loaded",
-                listens_inserted=inserted,
+                status=ImportStatus.LOADED,
+                listens_inserted=load.inserted,
                 stage="listens_insert",
-                seconds=insert_seconds,
+                seconds=load.seconds,
             )
-    progress.finish(inserted)
-    return LoadedListens(file_id, inserted, insert_seconds, started)
+    progress.finish(load.inserted)
+    return LoadedListens(file_id, load, started)
 
 
 @dg.op(
@@ -478,7 +699,8 @@ def finish_file(
     settings: SettingsResource,
     loaded: LoadedListens,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
-    file_key, file_id, inserted = context.partition_key, loaded.file_id, loaded.inserted
+    file_key, file_id = context.partition_key, loaded.file_id
+    load, inserted = loaded.load, loaded.load.inserted
     progress = stage_progress(context, "checking", unit="listens")
     with transient_database_errors(context), db.connection() as conn:
         staged, unresolved, missing = conn.execute(
@@ -511,15 +733,22 @@ def finish_file(
                 ledger.update_file(
                     conn,
                     file_key,
-                    status="complete",
+                    status=ImportStatus.COMPLETE,
                     path=str(moved_to or known["path"]),
                     stage="listens_loaded",
                     seconds=time.perf_counter() - loaded.started,
                 )
+    file_lock.release(db.pool.conninfo, file_id)
     progress.finish(staged)
     seconds = time.perf_counter() - loaded.started
+    recognised = sum(load.same_play.values())
     context.log.info(
         f"{file_key}: {inserted} listens inserted, {facts.duplicates} duplicates ignored"
+        + (
+            f", {recognised} plays already loaded from {_by_source(load.same_play)}"
+            if recognised
+            else ""
+        )
         + (f", moved to {moved_to}" if moved_to else "")
     )
     yield dg.Output(
@@ -528,10 +757,17 @@ def finish_file(
         metadata={
             "listens_inserted": inserted,
             "duplicates_ignored": facts.duplicates,
+            # one play, one listen (docs/cross-source-dedupe.md)
+            "cross_source_dedupe": load.matching,
+            "same_play_recognised": recognised,
+            "same_play_by_source": markdown_table(
+                ["source", "records"], [[s, n] for s, n in sorted(load.same_play.items())]
+            ),
+            "listens_shifted_a_second": load.shifted,
             "seconds": round(seconds, 3),
             "listens_per_second": _rate(inserted, seconds),
-            "insert_seconds": round(loaded.insert_seconds, 3),
-            "insert_listens_per_second": _rate(inserted, loaded.insert_seconds),
+            "insert_seconds": round(load.seconds, 3),
+            "insert_listens_per_second": _rate(inserted, load.seconds),
             "moved_to": str(moved_to) if moved_to else "",
         },
     )

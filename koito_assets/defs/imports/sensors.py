@@ -1,9 +1,11 @@
-"""The folder sensor: every new or changed file in KOITO_CONFIG_DIR/import becomes a partition and a run.
+"""The folder sensor: each new or changed file in KOITO_CONFIG_DIR/import is a partition and a run.
 
-A tick only lists and stats the folder and asks the ledger about those names in one query: no
-parsing, no hashing. A file is identified by (name, size, mtime): an unchanged file is never
-requested twice (the run key says so), a changed one is imported again. There is no cursor to
-grow: the ledger and the run keys remember what was done.
+A tick lists and stats the folder and asks the ledger about those paths in one query. A file the
+ledger has seen at that path with that size and mtime is never requested twice (the run key says
+so); a new or changed one is hashed, once, because a file is its content: it is claimed in the
+ledger (see ``ledger.claim_files``), which gives its partition key: its name, or its name with
+a short content hash when a different file of that name came first (two Spotify downloads). There
+is no cursor to grow: the ledger and the run keys remember what was done.
 
 One exception: an import that stopped half-way (its process killed, the machine restarted)
 leaves its ledger row unfinished and untouched. Once that row is STALE_AFTER old and no run of
@@ -21,6 +23,7 @@ from koito_assets.defs.imports import ledger
 from koito_assets.defs.imports.jobs import import_job
 from koito_assets.defs.imports.partitions import export_files
 from koito_assets.settings_resource import SettingsResource
+from koito_assets.sources.errors import ExportError
 
 
 def list_export_files(folder: Path) -> dict[str, ledger.FileVersion]:
@@ -51,33 +54,48 @@ UNFINISHED_RUNS = [
 
 
 def files_to_import(
-    on_disk: dict[str, ledger.FileVersion], known: dict[str, ledger.KnownFile]
-) -> list[str]:
-    """Names whose content the ledger has not seen: new files, or files changed since."""
+    on_disk: dict[Path, ledger.FileVersion], known: dict[Path, ledger.KnownFile]
+) -> list[Path]:
+    """Paths whose content the ledger has not seen there: new files, or files changed since."""
     return sorted(
-        name
-        for name, version in on_disk.items()
-        if name not in known or known[name].version != version
+        path
+        for path, version in on_disk.items()
+        if path not in known or known[path].version != version
     )
 
 
 def stalled_imports(
-    on_disk: dict[str, ledger.FileVersion], known: dict[str, ledger.KnownFile], now: datetime
-) -> list[str]:
+    on_disk: dict[Path, ledger.FileVersion], known: dict[Path, ledger.KnownFile], now: datetime
+) -> list[Path]:
     """Unchanged files whose import stopped unfinished more than STALE_AFTER ago."""
     return sorted(
-        name
-        for name, version in on_disk.items()
-        if name in known
-        and known[name].version == version
-        and known[name].status not in ledger.FINISHED
-        and known[name].updated_at < now - STALE_AFTER
+        path
+        for path, version in on_disk.items()
+        if path in known
+        and known[path].version == version
+        and known[path].status not in ledger.FINISHED
+        and known[path].updated_at < now - STALE_AFTER
     )
 
 
-def run_key(name: str, version: ledger.FileVersion, resume_of: datetime | None = None) -> str:
-    key = f"{name}:{version.size_bytes}:{version.mtime_ns}"
-    return key if resume_of is None else f"{key}:resume-{int(resume_of.timestamp())}"
+def run_key(key: str, version: ledger.FileVersion, resume_of: datetime | None = None) -> str:
+    """One run per partition and file version (and per resumption of a stalled one)."""
+    run = f"{key}:{version.size_bytes}:{version.mtime_ns}"
+    return run if resume_of is None else f"{run}:resume-{int(resume_of.timestamp())}"
+
+
+def claim_new_files(
+    conn, paths: list[Path], on_disk: dict[Path, ledger.FileVersion]
+) -> dict[Path, ledger.Claim]:
+    """Hash each new or changed file and claim it; a file that vanished or cannot be read is
+    left for the next tick (or for its run to report)."""
+    hashed = []
+    for path in paths:
+        try:
+            hashed.append((path, ledger.content_sha256(path), on_disk[path]))
+        except (ExportError, OSError):
+            continue
+    return ledger.claim_files(conn, hashed)
 
 
 def _partition_running(instance: dg.DagsterInstance, name: str) -> bool:
@@ -97,27 +115,30 @@ def _partition_running(instance: dg.DagsterInstance, name: str) -> bool:
 def import_folder_sensor(
     context: dg.SensorEvaluationContext, db: KoitoDatabase, settings: SettingsResource
 ):
-    on_disk = list_export_files(settings.value.import_dir)
+    folder = settings.value.import_dir
+    on_disk = {folder / name: version for name, version in list_export_files(folder).items()}
     if not on_disk:
         return dg.SkipReason("the import folder is empty")
     with db.connection() as conn:
         known = ledger.known_versions(conn, list(on_disk))
-    requests = [
-        dg.RunRequest(partition_key=name, run_key=run_key(name, on_disk[name]))
-        for name in files_to_import(on_disk, known)
-    ]
-    requests += [
-        dg.RunRequest(
-            partition_key=name, run_key=run_key(name, on_disk[name], known[name].updated_at)
+        claims = claim_new_files(conn, files_to_import(on_disk, known), on_disk)
+    requests: dict[str, dg.RunRequest] = {}  # one run per partition a tick
+    for path, claim in claims.items():
+        requests.setdefault(
+            claim.file_key,
+            dg.RunRequest(
+                partition_key=claim.file_key, run_key=run_key(claim.file_key, on_disk[path])
+            ),
         )
-        for name in stalled_imports(on_disk, known, datetime.now(UTC))
-        if not _partition_running(context.instance, name)
-    ]
+    for path in stalled_imports(on_disk, known, datetime.now(UTC)):
+        key = known[path].file_key
+        if key not in requests and not _partition_running(context.instance, key):
+            requests[key] = dg.RunRequest(
+                partition_key=key, run_key=run_key(key, on_disk[path], known[path].updated_at)
+            )
     if not requests:
         return dg.SkipReason(f"{len(on_disk)} file(s) in the import folder, none new or changed")
     return dg.SensorResult(
-        dynamic_partitions_requests=[
-            export_files.build_add_request([r.partition_key for r in requests])
-        ],
-        run_requests=requests,
+        dynamic_partitions_requests=[export_files.build_add_request(list(requests))],
+        run_requests=list(requests.values()),
     )

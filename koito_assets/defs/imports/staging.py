@@ -24,10 +24,13 @@ from koito_assets.sources.record import KoitoAlias, KoitoEntity, KoitoListen, Sc
 # Skip counts are always complete (export.stats); the rows that say where and why are capped so
 # a file of mostly podcasts cannot make memory grow with its size.
 MAX_SKIPPED_ROWS = 10_000
-COPY_BATCH_ROWS = 8192  # staged rows formatted per write to the COPY stream
+COPY_BATCH_ROWS = 8192  # staged rows formatted per write to the COPY stream ...
+COPY_BATCH_CHARS = 4 << 20  # ... or fewer, when they reach this much text: rows may be big
+PREVIEW_CHARS = 80  # a preview shows this much of each name
 PROGRESS_EVERY = 10_000  # records between two on_progress calls (a terminal redraws at ~5 a second)
 
-# COPY's text format: a backslash, tab, newline or carriage return in a value is escaped; NULL is \N.
+# COPY's text format: a backslash, tab, newline or carriage return in a value is escaped;
+# NULL is \N.
 _NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -70,7 +73,18 @@ class StagingResult:
     unique_keys: int = 0
     first_listened_at: int | None = None
     last_listened_at: int | None = None
-    preview: list[Scrobble] = field(default_factory=list)
+    # (listened_at, artist, track, album) of the first records, names cut to PREVIEW_CHARS:
+    # a preview never keeps a record, or a name, whole.
+    preview: list[tuple[int, str, str, str]] = field(default_factory=list)
+
+
+def _previewed(record: Scrobble) -> tuple[int, str, str, str]:
+    return (
+        record.listened_at,
+        record.artist[:PREVIEW_CHARS],
+        record.track[:PREVIEW_CHARS],
+        record.album[:PREVIEW_CHARS],
+    )
 
 
 def stage_export(
@@ -81,7 +95,8 @@ def stage_export(
     on_progress: Callable[[int], None] | None = None,
     preview_rows: int = 8,
 ) -> StagingResult:
-    """Replace the file's staged and skipped rows with what ``export`` yields. One transaction is the caller's."""
+    """Replace the file's staged and skipped rows with what ``export`` yields; the one
+    transaction is the caller's."""
     conn.execute("DELETE FROM koito_import.staged_scrobbles WHERE file_id = %s", (file_id,))
     conn.execute("DELETE FROM koito_import.skipped_records WHERE file_id = %s", (file_id,))
     # Every staged row names this file: lock its ledger row once instead of a foreign-key check
@@ -97,13 +112,15 @@ def stage_export(
     first = last = None
     # Rows are formatted here, a batch per write: psycopg's write_row costs ~3 µs a row.
     lines: list[str] = []
+    pending_chars = 0
     with (
         collector_paused(),
         without_row_checks(conn),
         conn.cursor() as cur,
         cur.copy(
             "COPY koito_import.staged_scrobbles "
-            "(file_id, seq, lookup_key, listened_at, client, duration_s, payload) FROM STDIN"
+            "(file_id, seq, lookup_key, listened_at, client, duration_s, payload, played_s) "
+            "FROM STDIN"
         ) as copy,
     ):
         seq = 0
@@ -130,14 +147,18 @@ def stage_export(
                 first = ts
             if last is None or ts > last:
                 last = ts
-            lines.append(
-                f"{file_id}\t{seq}\t{key_text}\t{ts}\t{client}\t{item.duration_s}\t{payload}\n"
+            line = (
+                f"{file_id}\t{seq}\t{key_text}\t{ts}\t{client}\t{item.duration_s}\t{payload}"
+                f"\t{item.played_s}\n"
             )
-            if len(lines) >= COPY_BATCH_ROWS:
+            lines.append(line)
+            pending_chars += len(line)
+            if len(lines) >= COPY_BATCH_ROWS or pending_chars >= COPY_BATCH_CHARS:
                 copy.write("".join(lines))
                 lines.clear()
+                pending_chars = 0
             if len(result.preview) < preview_rows:
-                result.preview.append(item)
+                result.preview.append(_previewed(item))
             seq += 1
             if on_progress is not None and seq % PROGRESS_EVERY == 0:
                 on_progress(seq)
