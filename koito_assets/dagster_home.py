@@ -8,6 +8,7 @@ whether or not the webserver is up.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Iterator
@@ -100,20 +101,23 @@ def ensure_dagster_database(koito_url: str) -> None:
     database of a temporary name, which is then renamed: the real name only ever holds them all.
     """
     name = dagster_database_name(koito_url)
+    # Short and fixed in form (PostgreSQL cuts names at 63 bytes): this host, then this process.
+    host = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+    prefix = f"dagster_creating_{host}_"
     with connect(koito_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return
         for (leftover,) in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{name}\\_creating\\_%",)
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
         ).fetchall():
-            pid = leftover.rsplit("_", 1)[-1]
+            pid = leftover.removeprefix(prefix)
             if pid.isdigit() and not psutil.pid_exists(int(pid)):  # a killed creation
                 conn.execute(
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
                         sql.Identifier(leftover)
                     )
                 )
-    creating = f"{name}_creating_{os.getpid()}"
+    creating = f"{prefix}{os.getpid()}"
     ensure_database(koito_url, creating)
     from dagster_postgres import DagsterPostgresStorage
 

@@ -12,7 +12,6 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 SPOTIFY_PLAY_RULES = ("trackdone", "30s", "listenbrainz")
@@ -252,9 +251,3 @@ def _contact(env: Mapping[str, str]) -> str:
 def read_settings(overrides: Mapping[str, str] | None = None) -> Settings:
     """The settings from the process environment, ``overrides`` (``KOITO_*`` names) winning."""
     return Settings.from_env({**os.environ, **overrides} if overrides else None)
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, for code that runs outside Dagster and is given none."""
-    return Settings.from_env()

@@ -21,7 +21,7 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from koito_assets.settings import get_settings
+from koito_assets.settings import DEFAULT_USER_AGENT_CONTACT
 
 PROJECT_NAME = "koito-assets"
 
@@ -33,10 +33,10 @@ def _project_version() -> str:
         return "0.1.0"
 
 
-def user_agent(contact: str | None = None) -> str:
+def user_agent(contact: str = DEFAULT_USER_AGENT_CONTACT) -> str:
     """The User-Agent every external call sends, in the form MusicBrainz requires:
-    "AppName/Version ( contact )", the contact from KOITO_USER_AGENT_CONTACT by default."""
-    return f"{PROJECT_NAME}/{_project_version()} ( {contact or get_settings().user_agent_contact} )"
+    "AppName/Version ( contact )"; the contact is KOITO_USER_AGENT_CONTACT's value."""
+    return f"{PROJECT_NAME}/{_project_version()} ( {contact} )"
 
 
 # Statuses that mean "busy, ask again later"; any other status is the server's final answer.
@@ -80,6 +80,7 @@ class HttpPolicy:
     # Retries after a connection failure or timeout; None: as many as max_retries. A service
     # that is simply not there (no network, wrong URL) then costs one retry, not the full budget.
     network_retries: int | None = None
+    user_agent: str | None = None  # None: the project's own contact (see user_agent())
 
     def backoff(self, attempt: int) -> float:
         """Capped exponential back-off with jitter, so threads that failed together spread out."""
@@ -188,7 +189,7 @@ class HttpService:
         self.base_url = base_url.rstrip("/") if base_url else None
         self.policy = policy
         self.limiter = RateLimiter(rate_per_s, burst)
-        user_agent_value = user_agent_value or user_agent()
+        user_agent_value = user_agent_value or policy.user_agent or user_agent()
         self.session = session or new_session(user_agent_value)
         self._headers = {"User-Agent": user_agent_value}
         if accept:

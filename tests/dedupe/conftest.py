@@ -8,7 +8,6 @@ import dagster as dg
 import psycopg
 import pytest
 
-from koito_assets import settings as settings_module
 from koito_assets.commands.import_files import FileSummary, import_job_for, import_one
 from koito_assets.defs.imports import ledger
 
@@ -19,7 +18,6 @@ def importer(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     their summaries; ``importer.dedupe("off")`` switches the setting for later imports."""
     monkeypatch.setenv("KOITO_CONFIG_DIR", str(tmp_path / "koito"))
     monkeypatch.setenv("KOITO_DISABLE_MUSICBRAINZ", "true")
-    settings_module.get_settings.cache_clear()
 
     class Importer:
         url = db_url
@@ -38,7 +36,6 @@ def importer(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             monkeypatch.setenv("KOITO_CROSS_SOURCE_DEDUPE", value)
             if tolerance is not None:
                 monkeypatch.setenv("KOITO_CROSS_SOURCE_TOLERANCE_SECONDS", str(tolerance))
-            settings_module.get_settings.cache_clear()
 
         def listens(self) -> list[tuple]:
             """(unix time, client, track title, primary artist) of every listen, in time order."""
@@ -57,4 +54,3 @@ def importer(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
                 return ledger.get_file(conn, path.name)
 
     yield Importer()
-    settings_module.get_settings.cache_clear()

@@ -3,6 +3,7 @@ database-pool slots its step held, so later imports never wait for them."""
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import subprocess
 import sys
@@ -68,14 +69,15 @@ def test_dagsters_database_appears_whole_and_a_killed_creation_is_cleared(db_url
     from koito_assets.dagster_home import dagster_database_name, ensure_dagster_database
 
     name = dagster_database_name(db_url)
-    dead_pid = 2**22 + 7  # beyond pid_max here: no such process
+    host = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+    dead_pid = 2**22 + 7  # beyond any pid_max: no such process
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}_creating_{dead_pid}"')
+        conn.execute(f'CREATE DATABASE "dagster_creating_{host}_{dead_pid}"')
     ensure_dagster_database(db_url)
     ensure_dagster_database(db_url)  # a second start finds it and changes nothing
     with psycopg.connect(db_url, autocommit=True) as conn:
         names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
-    assert name in names and not any(n.startswith(f"{name}_creating_") for n in names)
+    assert name in names and not any(n.startswith("dagster_creating_") for n in names)
     info = psycopg.conninfo.conninfo_to_dict(db_url)
     info["dbname"] = name
     with psycopg.connect(**info) as conn:

@@ -233,3 +233,28 @@ def test_many_threads_share_one_finder_and_its_rate_limits(
     # CAA: 8 HEADs at 5/s after a burst of 5 take at least 0.6 s, whatever the thread count.
     times = sorted(r.time for r in fake_cover_art_archive.requests)
     assert len(times) == 8 and times[-1] - times[0] >= 0.6 - 0.03
+
+
+def test_every_provider_and_the_image_host_send_the_configured_contact(
+    everything: Settings,
+    fake_subsonic: FakeSubsonic,
+    fake_cover_art_archive,
+    fake_lastfm,
+    fake_deezer: FakeDeezer,
+) -> None:
+    from dataclasses import replace
+
+    settings = replace(everything, user_agent_contact="me@example.org")
+    fake_deezer.add_artist("Ada Example")
+    finder = image_finder_from_settings(settings, policy=FAST)
+    finder.find_album_image(
+        "Nobody Has It", ["Ada Example"], release_mbid="00000000-0000-4000-8000-000000000001"
+    )
+    finder.find_artist_image(["Ada Example"])
+    sent = [
+        r.user_agent
+        for fake in (fake_subsonic, fake_cover_art_archive, fake_lastfm, fake_deezer)
+        for r in fake.requests
+    ]
+    sent += [r.user_agent for r in fake_deezer.image_host.requests]
+    assert sent and all(ua.endswith("( me@example.org )") for ua in sent), sent

@@ -176,7 +176,8 @@ def _write_batch(
     with conn.transaction(), conn.cursor() as cur:
         if attempts:
             with cur.copy(
-                "COPY koito_import.image_attempts (artist_id, release_id, provider, outcome, detail) FROM STDIN"
+                "COPY koito_import.image_attempts "
+                "(artist_id, release_id, provider, outcome, detail) FROM STDIN"
             ) as copy:
                 for row in attempts:
                     copy.write_row(row)
@@ -237,7 +238,7 @@ def backfill_images(
     workers: int = 8,
     now: datetime | None = None,
 ) -> BackfillReport:
-    """Ask the chain for every due entity; record attempts; store found images (and download them)."""
+    """Ask the chain for every due entity; record attempts; store (and download) found images."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     retry = timedelta(hours=settings.image_retry_hours)
@@ -258,7 +259,7 @@ def backfill_images(
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for batch in _chunks(pool.map(work, candidates), WRITE_BATCH):
             _write_batch(conn, batch, now, retry)
-            for candidate, chain, _, failure in batch:
+            for _, chain, _, failure in batch:
                 report.checked += 1
                 for outcome in chain.outcomes:
                     report.by_provider[outcome.provider][outcome.outcome.value] += 1

@@ -13,13 +13,19 @@ import os
 import tempfile
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PIL import Image, ImageOps
 
-from koito_assets.enrich.http import DEFAULT_POLICY, HttpFailure, HttpPolicy, HttpService
+from koito_assets.enrich.http import (
+    DEFAULT_POLICY,
+    HttpFailure,
+    HttpPolicy,
+    HttpService,
+    user_agent,
+)
 
 if TYPE_CHECKING:
     from koito_assets.settings import Settings
@@ -196,4 +202,5 @@ def image_cache_from_settings(
     settings: Settings, *, policy: HttpPolicy = DEFAULT_POLICY
 ) -> ImageCache:
     """The cache under KOITO_CONFIG_DIR/image_cache, where Koito reads it."""
+    policy = replace(policy, user_agent=user_agent(settings.user_agent_contact))
     return ImageCache(settings.image_cache_dir, policy=policy)

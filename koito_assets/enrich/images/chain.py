@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from koito_assets.enrich.http import DEFAULT_POLICY, HttpPolicy, HttpService
+from koito_assets.enrich.http import DEFAULT_POLICY, HttpPolicy, HttpService, user_agent
 from koito_assets.enrich.images.cover_art_archive import CoverArtArchive
 from koito_assets.enrich.images.deezer import Deezer
 from koito_assets.enrich.images.lastfm import LastFm
@@ -102,6 +103,7 @@ def image_finder_from_settings(
     Subsonic needs both KOITO_SUBSONIC_URL and KOITO_SUBSONIC_PARAMS, Last.fm needs
     KOITO_LASTFM_API_KEY; CAA and Deezer are on unless disabled. Building makes no request.
     """
+    policy = replace(policy, user_agent=user_agent(settings.user_agent_contact))
     image_host = HttpService(
         "image host", None, rate_per_s=IMAGE_HOST_RATE_PER_S, burst=10, policy=policy, accept=None
     )
