@@ -1,10 +1,15 @@
-"""Records per second of every export reader, on generated files shaped like the real exports.
+"""Records per second per CPU core of every export reader, on files shaped like real exports.
+
+The target for every reader is at least 100,000 records per second per CPU core, in Python with
+no compiled code of our own (the C parsers we use are libraries: pydantic-core, msgspec, ISA-L).
 
 Each file is written to a temporary folder (Maloja pretty-printed with indent=3 as Maloja's
 exporter does, ListenBrainz as a zip of monthly JSONL with mapped and unmapped listens, …), then
 read through the public API (``open_export`` and iteration, as the importer reads) a few times.
-Printed per format: file size, records, the best wall-clock rate and the rate per CPU second of
-this process and its parse workers (steadier when other work shares the machine).
+Printed per format: file size, records, the best wall-clock rate, and records per second per
+core: records over the CPU time of the reading process and its parse workers, if any. Per core
+is the figure to compare: it holds when other work shares the machine, and a reader that uses
+two cores to go faster gets no credit for it.
 
     .venv/bin/python benchmarks/parse_speed.py                 # every format
     .venv/bin/python benchmarks/parse_speed.py maloja listenbrainz_zip --records 300000
@@ -399,6 +404,9 @@ def _cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+TARGET_PER_CORE = 100_000
+
+
 def measure(path: Path, repeat: int) -> tuple[int, float, float]:
     """(records, best records/s by wall clock, best records per CPU second, workers included)."""
     best_wall = best_cpu = 0.0
@@ -425,16 +433,20 @@ def main() -> None:
     unknown = set(args.formats) - set(WRITERS)
     if unknown:
         parser.error(f"unknown format(s): {', '.join(sorted(unknown))}")
-    print(f"{'format':<18}{'MB':>8}{'records':>10}{'records/s':>12}{'per CPU s':>12}")
+    print(
+        f"{'format':<18}{'MB':>8}{'records':>10}{'records/s':>12}{'per core':>12}"
+        f"  target >= {TARGET_PER_CORE:,}/core"
+    )
     with tempfile.TemporaryDirectory() as folder:
         for name in args.formats or WRITERS:
             file_name, write, share = WRITERS[name]
             path = Path(folder) / file_name
             write(path, int(args.records * share), Library(random.Random(7)))
             records, wall, cpu = measure(path, args.repeat)
+            verdict = "met" if cpu >= TARGET_PER_CORE else "MISSED"
             print(
-                f"{name:<18}{path.stat().st_size / 1e6:>8.1f}{records:>10,}"
-                f"{wall:>12,.0f}{cpu:>12,.0f}",
+                f"{name:<18}{path.stat().st_size / 1e6:>8.1f}{records:>10,}{wall:>12,.0f}"
+                f"{cpu:>12,.0f}  {verdict}",
                 flush=True,
             )
             path.unlink()

@@ -1,12 +1,18 @@
-"""``koito-import images``: one image backfill run from the command line."""
+"""``koito-import images``: one image backfill run from the command line.
+
+The library's totals afterwards are recorded as a ``koito_library`` materialisation in the
+persistent Dagster instance, so its plots show what the run found.
+"""
 
 from __future__ import annotations
 
 import json
 
+from koito_assets.dagster_home import persistent_instance
 from koito_assets.db.bootstrap import prepare_database
 from koito_assets.db.connection import connect, open_database
 from koito_assets.defs.images.assets import run_backfill
+from koito_assets.defs.reports.library import library_totals, record_library_totals
 from koito_assets.settings import Settings
 
 
@@ -15,6 +21,9 @@ def run_images_command(*, as_json: bool, download: bool, settings: Settings) -> 
         prepare_database(url, settings)
         with connect(url, autocommit=True) as conn:
             report = run_backfill(conn, settings, download=download, limit=100_000)
+            totals = library_totals(conn)
+        with persistent_instance(settings, url) as instance:
+            record_library_totals(instance, totals)
     if as_json:
         print(json.dumps({k: v for k, v in report.as_json().items() if k != "seconds"}, indent=2))
     else:

@@ -1,14 +1,16 @@
 """``koito-import import PATH...``: the import job, run in this process, file by file.
 
 Each file becomes a partition and a run of the same job the sensor starts, recorded in the
-persistent Dagster instance (the one `make run` serves), so its run, metadata and checks show in
-the UI whether or not the webserver is up. A file that cannot be read fails alone (nothing is
-written for it) and the others go on. The summary comes from the import ledger.
+persistent Dagster instance (the one `make run` serves), so its run, metadata, checks and
+listening report show in the UI whether or not the webserver is up. A file that cannot be read
+fails alone (nothing is written for it) and the others go on. The summary comes from the import
+ledger.
 
 A file is its content: two different files of one name are two partitions, and a file another
 process is importing right now is waited for, then reported as imported by that run. The terminal
 gets one line per file (a failure's reason on stderr, never Dagster's event log, which keeps the
-details in the UI); ``--json`` carries the same reason in ``error``.
+details in the UI); ``--json`` carries the same reason in ``error``. While a file is imported, a
+bar on the terminal follows it through its stages (records read, then each stage's own counts).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,6 +32,7 @@ from koito_assets.defs.imports import file_lock, ledger
 from koito_assets.defs.imports.jobs import IMPORT_JOB_ASSETS, import_job
 from koito_assets.defs.imports.ledger import ImportStatus
 from koito_assets.defs.imports.partitions import export_files
+from koito_assets.progress import listening
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
 from koito_assets.sources.detect import detect
@@ -207,8 +211,13 @@ def _finished_meanwhile(before: dict | None, after: dict | None) -> bool:
     return before is None or before["completed_at"] != after["completed_at"]
 
 
+def _label(path: Path, number: int, count: int) -> str:
+    name = path.name if len(path.name) <= 40 else path.name[:39] + "…"
+    return name if count == 1 else f"{name} [{number}/{count}]"
+
+
 def run_import_command(paths: list[str], *, as_json: bool, settings: Settings) -> int:
-    from tqdm import tqdm
+    from koito_assets.commands.progress_bar import FileProgressBar
 
     summaries: list[FileSummary] = []
     exit_code = EXIT_OK
@@ -216,25 +225,28 @@ def run_import_command(paths: list[str], *, as_json: bool, settings: Settings) -
         prepare_database(url, settings)
         job = import_job_for(url)
         show_bar = sys.stderr.isatty() and not as_json
-        bar = tqdm(total=len(paths), unit="file", disable=not show_bar, file=sys.stderr)
-        for raw in paths:
+        for number, raw in enumerate(paths, 1):
             path = Path(raw).expanduser().absolute()
-            bar.set_description(path.name[:40])
+            bar = (
+                FileProgressBar(_label(path, number, len(paths)), sys.stderr) if show_bar else None
+            )
             try:
-                summary, code = import_one(path, instance, url, job)
+                with listening(bar) if bar is not None else nullcontext():
+                    summary, code = import_one(path, instance, url, job)
             except DatabaseUnreachable:
                 raise
             except Exception as exc:  # a bug or the database refusing: this file fails alone
                 error = one_line(f"{type(exc).__name__}: {exc}", 500)
                 summary, code = FileSummary(path=str(path), error=error), EXIT_FAILED
+            finally:
+                if bar is not None:
+                    bar.done()
             summaries.append(summary)
             exit_code = max(exit_code, code) if code != EXIT_OK else exit_code
             if code != EXIT_OK:
-                bar.write(summary.line(), file=sys.stderr)  # with --json too: one line each
+                print(summary.line(), file=sys.stderr)  # with --json too: one line each
             elif not as_json:
-                bar.write(summary.line(), file=sys.stdout)
-            bar.update(1)
-        bar.close()
+                print(summary.line(), file=sys.stdout)
     if as_json:
         print(json.dumps({"files": [s.as_json() for s in summaries]}, indent=2))
     return exit_code

@@ -106,5 +106,5 @@ def test_every_step_of_the_import_shares_the_database_pool_and_runs_in_process(
     job = defs.resolve_job_def("import_export_file")
     assert job.executor_def.name == "in_process"
     pools = {op.name: op.pool for op in job.graph.iterate_op_defs()}
-    # six import steps and the merge into a Koito SQLite database (which reads ours)
-    assert len(pools) == 7 and set(pools.values()) == {"koito_db"}, pools
+    # six import steps, the report and the totals, and the merge into a Koito SQLite database
+    assert len(pools) == 9 and set(pools.values()) == {"koito_db"}, pools

@@ -101,8 +101,10 @@ def test_dagster_dev_serves_the_asset_graph(db_url: str, tmp_path: Path):
         assert keys == [
             "images_backfilled",
             "koito_export",
+            "koito_library",
             "koito_library_export",
             "koito_sqlite_merged",
+            "listening_report",
             "listens_loaded",
             "raw_scrobbles",
             "resolved_lookup",

@@ -77,6 +77,37 @@ query Materializations($partition: String!) {
 }
 """
 
+REPORT = """
+query Report($partition: String!) {
+  assetOrError(assetKey: {path: ["listening_report"]}) {
+    ... on Asset {
+      assetMaterializations(partitions: [$partition]) {
+        runId
+        metadataEntries {
+          label
+          ... on IntMetadataEntry { intValue }
+          ... on MarkdownMetadataEntry { mdStr }
+          ... on TableMetadataEntry { table { records } }
+        }
+      }
+    }
+  }
+}
+"""
+
+LIBRARY = """
+query Library {
+  assetOrError(assetKey: {path: ["koito_library"]}) {
+    ... on Asset {
+      assetMaterializations(limit: 5) {
+        runId
+        metadataEntries { label ... on IntMetadataEntry { intValue } }
+      }
+    }
+  }
+}
+"""
+
 CHECKS = """
 query Checks($name: String!) {
   assetCheckExecutions(assetKey: {path: ["listens_loaded"]}, checkName: $name, limit: 5) {
@@ -124,6 +155,24 @@ def test_dropping_an_export_into_the_import_folder_imports_it(tmp_path: Path):
         for check in ("counts_balance", "every_key_resolved", "every_listen_present"):
             executions = _graphql(port, CHECKS, {"name": check})["assetCheckExecutions"]
             assert executions and executions[0]["evaluation"]["success"], (check, executions)
+        # The file's listening report and the library's totals, as the UI reads them.
+        (report,) = _graphql(port, REPORT, {"partition": export.name})["assetOrError"][
+            "assetMaterializations"
+        ]
+        assert report["runId"] == run["runId"]
+        entries = {e["label"]: e for e in report["metadataEntries"]}
+        counts = {k: entries[k]["intValue"] for k in ("listens", "new_listens", "repeats_in_file")}
+        assert counts == {"listens": 8, "new_listens": 7, "repeats_in_file": 1}
+        assert entries["already_in_database"]["intValue"] == 0
+        assert "](data:image/svg+xml;base64," in entries["listens_per_month_chart"]["mdStr"]
+        months = [json.loads(r) for r in entries["listens_per_month"]["table"]["records"]]
+        assert months == [{"month": "2023-11", "listens": 8}]
+        top = [json.loads(r)["artist"] for r in entries["top_artists"]["table"]["records"]]
+        assert top[0] == "Example Band"
+        library = _graphql(port, LIBRARY)["assetOrError"]["assetMaterializations"]
+        assert library[0]["runId"] == run["runId"]
+        totals = {e["label"]: e.get("intValue") for e in library[0]["metadataEntries"]}
+        assert totals["listens"] == 7 and totals["files_imported"] == 1
         assert (config / "import_complete" / export.name).is_file()
         assert not (config / "import" / export.name).exists()
         url = f"postgresql://postgres@/koito?host={config / 'postgres'}&port=5432"

@@ -43,8 +43,10 @@ from koito_assets.defs.imports import checks, file_lock, ledger
 from koito_assets.defs.imports.ledger import ImportStatus
 from koito_assets.defs.imports.queries import load_sql
 from koito_assets.defs.imports.staging import decode_record, stage_export
+from koito_assets.defs.reports.facts import record_file_facts
 from koito_assets.enrich.musicbrainz import musicbrainz_from_settings
 from koito_assets.enrich.musicbrainz_asker import Progress
+from koito_assets.progress import StageProgress, stage_progress
 from koito_assets.settings import Settings
 from koito_assets.settings_resource import SettingsResource
 from koito_assets.sources import open_export
@@ -214,8 +216,9 @@ def stage_records(
             export = open_export(path, settings.value)
             for note in export.notes:
                 context.log.warning(f"{file_key}: {note}")
+            reading = stage_progress(context, "reading", unit="records")
             with conn.transaction():
-                staged = stage_export(conn, file_id, export)
+                staged = stage_export(conn, file_id, export, on_progress=reading)
                 for note in export.stats.note_lines():  # what reading found on the way
                     context.log.warning(f"{file_key}: {note}")
                 ledger.update_file(
@@ -236,6 +239,7 @@ def stage_records(
                 ledger.mark_failed(conn, file_key, str(exc))
             file_lock.release(db.pool.conninfo, file_id)  # the run ends here
             raise dg.Failure(description=str(exc)) from None
+    reading.finish(export.stats.records)
     seconds = time.perf_counter() - started
     skipped_rows = sorted(staged.skipped.items(), key=lambda kv: -kv[1])
     preview = [
@@ -271,6 +275,7 @@ def stage_records(
 def look_up_cache(context: dg.OpExecutionContext, db: KoitoDatabase) -> dg.Output[int]:
     file_key = context.partition_key
     started = time.perf_counter()
+    progress = stage_progress(context, "looking up keys", unit="keys")
     with transient_database_errors(context), db.connection() as conn, conn.transaction():
         file_id = _file_id(conn, file_key)
         conn.execute("DELETE FROM koito_import.file_keys WHERE file_id = %s", (file_id,))
@@ -290,6 +295,7 @@ def look_up_cache(context: dg.OpExecutionContext, db: KoitoDatabase) -> dg.Outpu
             stage="unique_entity_keys",
             seconds=seconds,
         )
+    progress.finish(keys)
     return dg.Output(
         file_id,
         metadata={
@@ -362,17 +368,23 @@ MUSICBRAINZ_LOG_EVERY_S = 5.0
 
 def musicbrainz_progress(context: dg.OpExecutionContext, file_key: str) -> Progress:
     """Logs MusicBrainz's requests done / planned while resolution waits on them (one a second
-    at musicbrainz.org): at the first request, then every few seconds."""
+    at musicbrainz.org): at the first request, then every few seconds. Every report also goes to
+    the progress listeners (the terminal's bar), as a stage of its own from the first request."""
     lock = threading.Lock()
     last = [-MUSICBRAINZ_LOG_EVERY_S]
+    stage: list[StageProgress] = []
 
     def report(done: int, planned: int) -> None:
         with lock:
+            if not stage:  # created on the first request: an import that asks nothing shows none
+                stage.append(StageProgress(None, file_key, "asking MusicBrainz", unit="requests"))
             now = time.monotonic()
-            if done > 1 and now - last[0] < MUSICBRAINZ_LOG_EVERY_S:
-                return
-            last[0] = now
-        context.log.info(f"{file_key}: MusicBrainz, {done} of {planned} requests done")
+            due = done <= 1 or now - last[0] >= MUSICBRAINZ_LOG_EVERY_S
+            if due:
+                last[0] = now
+        stage[0](done, planned)
+        if due:
+            context.log.info(f"{file_key}: MusicBrainz, {done} of {planned} requests done")
 
     return report
 
@@ -403,6 +415,7 @@ def create_entities(
 ) -> dg.Output[int]:
     file_key = context.partition_key
     started = time.perf_counter()
+    resolving = stage_progress(context, "resolving", unit="keys")
     with transient_database_errors(context), db.connection() as conn:
         file_id = _file_id(conn, file_key)
         progress = musicbrainz_progress(context, file_key)
@@ -426,6 +439,7 @@ def create_entities(
                 stage="resolved_lookup",
                 seconds=seconds,
             )
+    resolving.finish(len(result.ids))
     for key, reason in list(result.failed.items())[:20]:
         context.log.warning(f"{file_key}: cannot resolve {key!r}: {reason}")
     _log_musicbrainz(context, file_key, result)
@@ -656,6 +670,7 @@ def insert_listens(
     context: dg.OpExecutionContext, db: KoitoDatabase, settings: SettingsResource
 ) -> LoadedListens:
     started = time.perf_counter()
+    progress = stage_progress(context, "inserting listens", unit="listens")
     with transient_database_errors(context), db.connection() as conn:
         file_id = _file_id(conn, context.partition_key)
         load = _load_listens(conn, db, file_id, context.partition_key, settings.value)
@@ -668,6 +683,7 @@ def insert_listens(
                 stage="listens_insert",
                 seconds=load.seconds,
             )
+    progress.finish(load.inserted)
     return LoadedListens(file_id, load, started)
 
 
@@ -688,6 +704,7 @@ def finish_file(
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     file_key, file_id = context.partition_key, loaded.file_id
     load, inserted = loaded.load, loaded.load.inserted
+    progress = stage_progress(context, "checking", unit="listens")
     with transient_database_errors(context), db.connection() as conn:
         staged, unresolved, missing = conn.execute(
             load_sql("check_counts"), {"file_id": file_id}
@@ -705,6 +722,9 @@ def finish_file(
         moved_to = None
         with conn.transaction():
             ledger.update_file(conn, file_key, duplicates=facts.duplicates)
+            # the listening report's aggregates, while the staging rows still exist
+            report_seconds = record_file_facts(conn, file_id, inserted)
+            ledger.update_file(conn, file_key, stage="report_facts", seconds=report_seconds)
         if facts.complete:
             moved_to = _move_to_complete(Path(known["path"]), settings.value)
             with conn.transaction():
@@ -722,6 +742,7 @@ def finish_file(
                     seconds=time.perf_counter() - loaded.started,
                 )
     file_lock.release(db.pool.conninfo, file_id)
+    progress.finish(staged)
     seconds = time.perf_counter() - loaded.started
     recognised = sum(load.same_play.values())
     context.log.info(

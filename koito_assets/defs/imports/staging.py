@@ -27,6 +27,7 @@ MAX_SKIPPED_ROWS = 10_000
 COPY_BATCH_ROWS = 8192  # staged rows formatted per write to the COPY stream ...
 COPY_BATCH_CHARS = 4 << 20  # ... or fewer, when they reach this much text: rows may be big
 PREVIEW_CHARS = 80  # a preview shows this much of each name
+PROGRESS_EVERY = 10_000  # records between two on_progress calls (a terminal redraws at ~5 a second)
 
 # COPY's text format: a backslash, tab, newline or carriage return in a value is escaped;
 # NULL is \N.
@@ -159,7 +160,7 @@ def stage_export(
             if len(result.preview) < preview_rows:
                 result.preview.append(_previewed(item))
             seq += 1
-            if on_progress is not None and seq % 50_000 == 0:
+            if on_progress is not None and seq % PROGRESS_EVERY == 0:
                 on_progress(seq)
         if lines:
             copy.write("".join(lines))
