@@ -18,7 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
+
+import msgspec
+from pydantic_core import from_json
 
 from koito_assets.sources.context import ALIAS_DROPPED, ReadContext
 from koito_assets.sources.errors import BadRecord, ExportError
@@ -38,6 +41,61 @@ VERSION = "1"
 _NO_ENTITY = KoitoEntity(None, ())
 
 
+class _Listen(TypedDict, total=False):
+    """A listen with its entities left as JSON text: an export repeats each artist, album and
+    track in full at every listen, so an entity's text is decoded and normalised once."""
+
+    listened_at: Any
+    client: Any
+    track: msgspec.Raw
+    album: msgspec.Raw
+    artists: list[msgspec.Raw] | None
+
+
+class _EntityText:
+    """One entity's JSON text decoded, shared by every listen that spells it the same way, and
+    its KoitoEntity once normalised (when normalising it noted nothing)."""
+
+    __slots__ = ("value", "entity", "plain")
+
+    def __init__(self, value: Any, plain: bool) -> None:
+        self.value = value
+        self.entity: KoitoEntity | None = None
+        self.plain = plain  # under MAX_TEXT_CHARS bytes: no text in it can be cut or too long
+
+
+_decode_schema = msgspec.json.Decoder(list[_Listen]).decode
+# A history names some tens of thousands of entities; a full memo is emptied and refilled.
+_ENTITY_TEXTS_MAX = 1 << 16
+_entity_texts: dict[bytes, _EntityText] = {}
+
+
+def _decode_listens(text: str) -> list[Any]:
+    """A stretch of listens, each entity replaced by its shared decoded text. Any text that
+    pydantic-core would not decode (a huge number, deep nesting) refuses the stretch, which is
+    then decoded in full, element by element, as every other format's."""
+    listens = _decode_schema(text)
+    for listen in listens:
+        for field in ("track", "album"):
+            raw = listen.get(field)
+            if raw is not None:
+                listen[field] = _shared(raw)
+        artists = listen.get("artists")
+        if artists:
+            listen["artists"] = [_shared(raw) for raw in artists]
+    return listens
+
+
+def _shared(raw: msgspec.Raw) -> _EntityText:
+    key = bytes(raw)
+    known = _entity_texts.get(key)
+    if known is None:
+        if len(_entity_texts) >= _ENTITY_TEXTS_MAX:
+            _entity_texts.clear()
+        known = _entity_texts[key] = _EntityText(from_json(key), len(key) <= MAX_TEXT_CHARS)
+    return known
+
+
 def read(path: Path, ctx: ReadContext) -> Iterator[Record]:
     """Every listen of the export, in file order."""
     version_seen = False
@@ -50,7 +108,7 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Record]:
                     raise ExportError(path, where, _version_problem(version))
                 version_seen = True
             elif key == "listens" and stream.peek() == "[":
-                yield from numbered(stream, stream.items(), normalise, ctx)
+                yield from numbered(stream, stream.items(_decode_listens), normalise, ctx)
             else:
                 stream.value()
         stream.end()
@@ -133,6 +191,14 @@ def _version_problem(version: Any) -> str:
 
 def _entity(value: Any, kind: str, ctx: ReadContext) -> KoitoEntity:
     """An exported artist, album or track; a null one has no aliases (and so no name)."""
+    if value.__class__ is _EntityText:
+        shared = value
+        if shared.entity is not None:
+            return shared.entity
+        entity = _entity(shared.value, kind, ctx)
+        if shared.plain and ctx.clean_text:  # nothing noted or stripped: the same every time
+            shared.entity = entity
+        return entity
     if value is None:
         return _NO_ENTITY
     if value.__class__ is not dict:
