@@ -31,11 +31,13 @@ def test_every_merge_statement_compiles_against_koitos_schema(tmp_path: Path):
     conn = sqlite3.connect(create_koito_db(tmp_path / "koito.db"), isolation_level=None)
     try:
         register_functions(conn)
-        run_script(conn, "sqlite_temp_tables")
+        run_script(conn, "sqlite_temp_tables")  # run, not explained: the others read its tables
         scripts = sorted(
             entry.name.removesuffix(".sql")
             for entry in sql_folder("to_koito").iterdir()
-            if entry.name.startswith("sqlite_") and entry.name.endswith(".sql")
+            if entry.name.startswith("sqlite_")
+            and entry.name.endswith(".sql")
+            and entry.name != "sqlite_temp_tables.sql"
         )
         assert len(scripts) >= 12
         for name in scripts:
