@@ -129,40 +129,47 @@ def dismiss_popups(page) -> None:
         page.wait_for_timeout(500)
 
 
+def boxes_of(page, text: str, *, right_of: float = 0.0) -> list[dict]:
+    """The boxes of the elements showing exactly ``text``, past ``right_of``."""
+    boxes = [b for b in (e.bounding_box() for e in page.get_by_text(text, exact=True).all()) if b]
+    return [b for b in boxes if b["x"] > right_of]
+
+
 def box_of(page, text: str, *, right_of: float = 0.0) -> dict:
     """The box of the element showing exactly ``text`` (the rightmost one past ``right_of``)."""
-    boxes = [b for b in (e.bounding_box() for e in page.get_by_text(text, exact=True).all()) if b]
-    return max((b for b in boxes if b["x"] > right_of), key=lambda b: b["x"])
+    return max(boxes_of(page, text, right_of=right_of), key=lambda b: b["x"])
+
+
+GROUPS = ("koito_import", "koito_export", "koito_sqlite", "koito_images", "koito_reports")
+ASSETS = ("raw_scrobbles", "listening_report", "koito_library", "images_backfilled")
 
 
 def shoot_asset_graph(page, base: str, path: Path) -> None:
-    """The global lineage with every group expanded (Alt+E), cut to the graph."""
-    page.set_viewport_size({"width": 1800, "height": 900})
+    """The global lineage with every group expanded (Alt+E), cut to the groups' frames."""
+    page.set_viewport_size({"width": 1800, "height": 1300})
     page.goto(f"{base}/asset-groups", wait_until="networkidle")
     page.wait_for_timeout(3000)
     dismiss_popups(page)
-    page.mouse.click(1200, 800)  # focus the graph for its keyboard shortcut
+    page.mouse.click(1200, 1200)  # focus the graph for its keyboard shortcut
     page.keyboard.press("Alt+e")
     page.wait_for_timeout(1000)
     page.get_by_text("Hide navigation").click()
     page.reload(wait_until="networkidle")  # lays the expanded groups out to fit
     page.wait_for_timeout(4000)
-    first = box_of(page, "raw_scrobbles", right_of=300)
-    report = box_of(page, "listening_report", right_of=300)
-    group = box_of(page, "koito_reports", right_of=300)
+    # a group's title is the topmost text of its name (an asset may share it: koito_export)
+    titles = [min(boxes_of(page, name, right_of=300), key=lambda b: b["y"]) for name in GROUPS]
+    nodes = [box_of(page, name, right_of=300) for name in ASSETS]
     # the zoom buttons sit at the canvas's right edge, just past the last group's frame
+    rightmost = max(nodes, key=lambda box: box["x"])
     zoom = min(
         box["x"]
         for box in (button.bounding_box() for button in page.locator("button").all())
-        if box and box["x"] > report["x"] and box["y"] > report["y"] - 200
+        if box and box["x"] > rightmost["x"] + rightmost["width"]
     )
-    left, top = first["x"] - 90, group["y"] - 30
-    clip = {
-        "x": left,
-        "y": top,
-        "width": zoom - 8 - left,
-        "height": report["y"] + report["height"] + 70 - top,  # the frame ends ~60 px below
-    }
+    left = min(box["x"] for box in titles + nodes) - 90
+    top = min(box["y"] for box in titles) - 30
+    bottom = max(box["y"] + box["height"] for box in nodes) + 70  # a frame ends ~60 px below
+    clip = {"x": left, "y": top, "width": zoom - 8 - left, "height": bottom - top}
     page.screenshot(path=str(path), clip=clip)
 
 
