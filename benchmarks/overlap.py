@@ -29,7 +29,7 @@ import sys
 import time
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from benchmarks.workload import (
@@ -118,7 +118,7 @@ def history(n: int, seed: int = 1) -> tuple[Play, ...]:
     rng = random.Random(_derive(seed, "overlap-history", n))
     drawn = rng.choices(range(len(cat.tracks)), cum_weights=cat.cum_weights, k=n)
     plays: list[Play] = []
-    t = END_OF_PLAYS - n * 300
+    t = 0  # laid out from 0, then moved to end at END_OF_PLAYS
     previous: int | None = None
     for i, tr in enumerate(drawn):
         repeat = previous is not None and rng.random() < REPEAT_SHARE
@@ -134,7 +134,10 @@ def history(n: int, seed: int = 1) -> tuple[Play, ...]:
         plays.append(_play(cat, i, t, played, paused, tr, repeat))
         t += played + paused + (0 if rng.random() < 0.5 else 1)
         previous = tr
-    return tuple(plays)
+    # How long a history lasts depends on its breaks: move it so the last play ends at
+    # END_OF_PLAYS, in the past, whatever n (a play more than a day ahead is skipped on import).
+    shift = END_OF_PLAYS - plays[-1].end if plays else 0
+    return tuple(replace(p, start=p.start + shift) for p in plays)
 
 
 def _play(cat: Catalog, i: int, t: int, played: int, paused: int, tr: int, repeat: bool) -> Play:

@@ -9,6 +9,7 @@ import zipfile
 import pytest
 
 from benchmarks.overlap import (
+    END_OF_PLAYS,
     PAIRS,
     history,
     lastfm_start,
@@ -25,6 +26,13 @@ def test_a_history_has_back_to_back_repeats_and_increasing_starts():
     repeats = [(a, b) for a, b in pairs if b.repeat]
     assert len(repeats) > 20
     assert all(b.title == a.title and b.start - a.end <= 1 for a, b in repeats)
+
+
+@pytest.mark.parametrize("plays", [10, 2000, 49_050])
+def test_a_history_of_any_length_ends_in_the_past_at_the_same_moment(plays):
+    # A play more than a day ahead is skipped on import: the bench's pairs must never have one.
+    history_ = history(plays, seed=1)
+    assert history_[-1].end == END_OF_PLAYS < time.time()
 
 
 @pytest.mark.parametrize("kind", PAIRS)
