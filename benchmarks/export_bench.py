@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.child import peak_rss_mb, run_child
 
 LIBRARY_SQL = """
 SELECT setseed(0.42);
@@ -94,20 +92,6 @@ def build_library(url: str, listens: int, tracks: int | None = None) -> dict[str
     return shape
 
 
-def _peak_rss_kb() -> int:
-    """This process's peak resident memory. Linux's ru_maxrss keeps the parent's peak across
-    fork and exec (a child of a big benchmark process reports the parent's size); VmHWM belongs
-    to the process image alone."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
-
 def export_once(url: str, out: str) -> dict[str, object]:
     """Write the whole library to ``out``; run in a child process, whose peak RSS it reports."""
     from koito_assets.to_koito.export_file import write_export
@@ -124,7 +108,7 @@ def export_once(url: str, out: str) -> dict[str, object]:
         # this process's CPU alone (the server works on the other core): what a busy machine
         # cannot inflate
         "client_cpu_seconds": round(time.process_time() - cpu, 3),
-        "peak_rss_mb": round(_peak_rss_kb() / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "skipped": dict(result.skipped),
     }
 
@@ -135,19 +119,7 @@ def export_in_child(url: str, out: Path) -> dict[str, object]:
         "import json, sys; from benchmarks.export_bench import export_once; "
         "print(json.dumps(export_once(sys.argv[1], sys.argv[2])))"
     )
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", code, url, str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["process_wall_seconds"] = round(time.perf_counter() - started, 3)
-    return result
+    return run_child(code, url, str(out))
 
 
 def measure(url: str, listens: int, work: Path, tracks: int | None = None) -> dict[str, object]:

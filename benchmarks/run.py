@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,8 @@ import time
 from pathlib import Path
 
 import psycopg
+
+from benchmarks.child import run_child
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORT_LISTENS, EXPORT_LISTENS_QUICK = 1_000_000, 100_000
@@ -141,32 +142,14 @@ def per_scrobble(path: Path, url: str, sample: int) -> dict:
 
 
 def _child_import(path: Path, url: str, config_dir: Path, dedupe: str = "on") -> dict:
-    """Import in a child process and report its peak RSS (ru_maxrss of the child).
-
-    ru_maxrss of children is the largest of any child so far: the 1M imports run before any
-    other child that could be larger."""
+    """Import in a fresh interpreter, which reports its own peak memory."""
     code = (
-        "import json, sys; from pathlib import Path; from benchmarks.run import import_in_process; "
-        "print(json.dumps(import_in_process("
-        "Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), sys.argv[4])))"
+        "import json, sys; from pathlib import Path; from benchmarks.child import peak_rss_mb; "
+        "from benchmarks.run import import_in_process; "
+        "done = import_in_process(Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), sys.argv[4]); "
+        "print(json.dumps({**done, 'peak_rss_mb': peak_rss_mb()}))"
     )
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(path), url, str(config_dir), dedupe],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    result["peak_rss_mb"] = round(max(peak, before) / 1024, 1)
-    result["process_wall_seconds"] = round(wall, 3)
-    return result
+    return run_child(code, str(path), url, str(config_dir), dedupe)
 
 
 def startup_seconds() -> float:

@@ -24,21 +24,20 @@ import json
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.child import run_child
 
 _CHILD = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
+from benchmarks.child import peak_rss_mb
 from koito_assets.to_koito.sqlite_merge import merge_into_sqlite
 report = merge_into_sqlite(sys.argv[1], Path(sys.argv[2]))
 out = report.as_json()
-out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+out["peak_rss_mb"] = peak_rss_mb()
 print(json.dumps(out))
 """
 
@@ -72,18 +71,7 @@ def foreign_library(source: Path, target: Path) -> Path:
 
 def child_merge(pg_url: str, sqlite_path: Path) -> dict:
     """One merge in a fresh interpreter: its report, wall time and peak memory."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, pg_url, str(sqlite_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["process_wall_seconds"] = round(time.perf_counter() - started, 3)
+    result = run_child(_CHILD, pg_url, str(sqlite_path))
     for backup in sqlite_path.parent.glob(sqlite_path.name + ".before-import-*"):
         backup.unlink()  # keep the disk free for the next run
     return result
