@@ -42,8 +42,7 @@ _NO_ENTITY = KoitoEntity(None, ())
 
 
 class _Listen(TypedDict, total=False):
-    """A listen with its entities left as JSON text: an export repeats each artist, album and
-    track in full at every listen, so an entity's text is decoded and normalised once."""
+    """A listen with its entities left as JSON text (msgspec skips them unparsed)."""
 
     listened_at: Any
     client: Any
@@ -52,48 +51,72 @@ class _Listen(TypedDict, total=False):
     artists: list[msgspec.Raw] | None
 
 
-class _EntityText:
-    """One entity's JSON text decoded, shared by every listen that spells it the same way, and
-    its KoitoEntity once normalised (when normalising it noted nothing)."""
-
-    __slots__ = ("value", "entity", "plain")
-
-    def __init__(self, value: Any, plain: bool) -> None:
-        self.value = value
-        self.entity: KoitoEntity | None = None
-        self.plain = plain  # under MAX_TEXT_CHARS bytes: no text in it can be cut or too long
-
-
 _decode_schema = msgspec.json.Decoder(list[_Listen]).decode
-# A history names some tens of thousands of entities; a full memo is emptied and refilled.
-_ENTITY_TEXTS_MAX = 1 << 16
-_entity_texts: dict[bytes, _EntityText] = {}
 
 
-def _decode_listens(text: str) -> list[Any]:
-    """A stretch of listens, each entity replaced by its shared decoded text. Any text that
-    pydantic-core would not decode (a huge number, deep nesting) refuses the stretch, which is
-    then decoded in full, element by element, as every other format's."""
-    listens = _decode_schema(text)
-    for listen in listens:
-        for field in ("track", "album"):
-            raw = listen.get(field)
-            if raw is not None:
-                listen[field] = _shared(raw)
-        artists = listen.get("artists")
-        if artists:
-            listen["artists"] = [_shared(raw) for raw in artists]
-    return listens
+class _EntityText:
+    """An entity's JSON text, decoded, on its way to normalisation; the normalised entity is
+    remembered under the text when nothing in it could have been noted about."""
+
+    __slots__ = ("value", "key", "known")
+
+    def __init__(self, value: Any, key: bytes, known: _KnownEntities) -> None:
+        self.value = value
+        self.key = key
+        self.known = known
 
 
-def _shared(raw: msgspec.Raw) -> _EntityText:
-    key = bytes(raw)
-    known = _entity_texts.get(key)
-    if known is None:
-        if len(_entity_texts) >= _ENTITY_TEXTS_MAX:
-            _entity_texts.clear()
-        known = _entity_texts[key] = _EntityText(from_json(key), len(key) <= MAX_TEXT_CHARS)
-    return known
+class _KnownEntities:
+    """A file's entities by their JSON text: an export repeats each artist, album and track in
+    full at every listen, so a text seen before is not decoded or normalised again.
+
+    Bounded by the bytes of text held (emptied when full). A file whose entities rarely repeat
+    gains nothing and pays for the look-ups, so after ``_TRIAL`` look-ups with fewer than half
+    hits the rest of the file is decoded in full, as before this memo existed."""
+
+    _BUDGET_BYTES = 4 << 20
+    _TRIAL = 5000
+
+    def __init__(self) -> None:
+        self.entities: dict[bytes, KoitoEntity] = {}
+        self.held_bytes = 0
+        self.lookups = self.hits = 0
+        self.useful = True
+
+    def decode(self, text: str) -> list[Any]:
+        """A stretch of listens, each entity its known KoitoEntity or its decoded text. Text
+        pydantic-core would not decode (a huge number, deep nesting) refuses the stretch, which
+        is then decoded element by element in full, like every other format's."""
+        if not self.useful:
+            return from_json(text)
+        listens = _decode_schema(text)
+        for listen in listens:
+            for field in ("track", "album"):
+                raw = listen.get(field)
+                if raw is not None:
+                    listen[field] = self._entity(raw)
+            artists = listen.get("artists")
+            if artists:
+                listen["artists"] = [self._entity(raw) for raw in artists]
+        if self.lookups >= self._TRIAL and self.hits * 2 < self.lookups:
+            self.useful = False
+        return listens
+
+    def _entity(self, raw: msgspec.Raw) -> KoitoEntity | _EntityText:
+        key = bytes(raw)
+        self.lookups += 1
+        known = self.entities.get(key)
+        if known is not None:
+            self.hits += 1
+            return known
+        return _EntityText(from_json(key), key, self)
+
+    def remember(self, key: bytes, entity: KoitoEntity) -> None:
+        if self.held_bytes + len(key) > self._BUDGET_BYTES:
+            self.entities.clear()
+            self.held_bytes = 0
+        self.entities[key] = entity
+        self.held_bytes += len(key)
 
 
 def read(path: Path, ctx: ReadContext) -> Iterator[Record]:
@@ -108,7 +131,7 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Record]:
                     raise ExportError(path, where, _version_problem(version))
                 version_seen = True
             elif key == "listens" and stream.peek() == "[":
-                yield from numbered(stream, stream.items(_decode_listens), normalise, ctx)
+                yield from numbered(stream, stream.items(_KnownEntities().decode), normalise, ctx)
             else:
                 stream.value()
         stream.end()
@@ -191,13 +214,14 @@ def _version_problem(version: Any) -> str:
 
 def _entity(value: Any, kind: str, ctx: ReadContext) -> KoitoEntity:
     """An exported artist, album or track; a null one has no aliases (and so no name)."""
+    if value.__class__ is KoitoEntity:  # known by its text (_KnownEntities)
+        return value
     if value.__class__ is _EntityText:
-        shared = value
-        if shared.entity is not None:
-            return shared.entity
-        entity = _entity(shared.value, kind, ctx)
-        if shared.plain and ctx.clean_text:  # nothing noted or stripped: the same every time
-            shared.entity = entity
+        entity = _entity(value.value, kind, ctx)
+        # Remembered only if it can have noted nothing: text of at most MAX_TEXT_CHARS bytes has
+        # nothing to cut and no name too long, and a window without escapes strips no NUL.
+        if len(value.key) <= MAX_TEXT_CHARS and ctx.clean_text:
+            value.known.remember(value.key, entity)
         return entity
     if value is None:
         return _NO_ENTITY

@@ -5,6 +5,7 @@ The format: docs/koito-reference.md §4.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import pytest
@@ -17,9 +18,11 @@ from koito_assets.sources import (
     Scrobble,
     Skipped,
     SkipReason,
+    koito_export,
 )
+from koito_assets.sources.context import ExportStats, ReadContext
 
-from .helpers import FIXTURES, by_position, read_all
+from .helpers import FIXTURES, by_position, read_all, settings
 
 EXPORT = FIXTURES / "koito_export_2025-06-18.json"
 EXAMPLE_BAND = "b10bbbfc-cf9e-42e0-be17-e2c3e1d2600d"
@@ -139,3 +142,39 @@ def test_a_featured_artist_without_a_primary_alias_skips_the_listen_with_its_rea
     assert records[1] == Skipped(
         SkipReason.MISSING_ARTIST, "record 2", "artist 2 has no primary alias"
     )
+
+
+def _listen(number: int, repeat_every: int) -> dict:
+    def entity(name: str) -> dict:
+        return {
+            "mbid": None,
+            "aliases": [{"alias": name, "source": "Canonical", "is_primary": True}],
+        }
+
+    which = number % repeat_every
+    return {
+        "listened_at": f"2024-03-02T18:{number // 60 % 60:02}:{number % 60:02}Z",
+        "client": "navidrome",
+        "track": {**entity(f"Track {which}"), "duration": 200 + which},
+        "album": entity(f"Album {which}"),
+        "artists": [entity(f"Artist {which}"), entity(f"Guest {which}")],
+    }
+
+
+@pytest.mark.parametrize("repeat_every", [7, 1_000_000], ids=["repeating", "never repeating"])
+def test_entities_known_by_their_text_or_decoded_in_full_read_alike(tmp_path, repeat_every):
+    # Repeating entities are normalised once and then known by their JSON text; a file whose
+    # entities never repeat stops looking them up after a trial and is decoded in full.
+    listens = [_listen(number, repeat_every) for number in range(4000)]
+    path = tmp_path / "koito_export_alike.json"
+    path.write_text(json.dumps({"version": "1", "listens": listens}, indent=1))
+    _, records = read_all(path)
+    ctx = ReadContext(path, settings(), ExportStats())
+    ctx.clean_text = True
+    expected = [koito_export.normalise(listen, "", ctx) for listen in listens]
+    assert [record._replace(position="") for record in records] == expected
+    memo = koito_export._KnownEntities()
+    for start in range(0, 4000, 500):  # stretches, each normalised (which remembers) in turn
+        for listen in memo.decode(json.dumps(listens[start : start + 500])):
+            koito_export.normalise(listen, "", ctx)
+    assert memo.useful is (repeat_every == 7)
