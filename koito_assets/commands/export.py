@@ -69,7 +69,7 @@ def run_export_command(
     try:
         with open_database(settings) as url:
             prepare_database(url, settings)
-            result = write_export(url, Path(out).expanduser().absolute(), scope)
+            result = write_export(url, out, scope)  # text: a trailing / means a folder
     except (ExportTargetError, UnknownImportFile) as exc:
         print(f"koito-import: {exc}", file=sys.stderr)
         return EXIT_FAILED

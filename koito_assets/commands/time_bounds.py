@@ -14,11 +14,12 @@ def time_bound(end_of_day: bool) -> Callable[[str], datetime]:
 
     def parse(text: str) -> datetime:
         try:
-            if len(text) == 10:  # YYYY-MM-DD
+            try:  # a date alone, in either ISO form (2024-01-31, 20240131)
                 day = date.fromisoformat(text)
-                moment = datetime.combine(day, time(23, 59, 59, 999_999) if end_of_day else time())
-            else:
+            except ValueError:
                 moment = datetime.fromisoformat(text)
+            else:
+                moment = datetime.combine(day, time(23, 59, 59, 999_999) if end_of_day else time())
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"{text!r} is not an ISO 8601 date or time (2024-01-31, 2024-01-31T18:00:00Z)"

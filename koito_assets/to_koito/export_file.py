@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -67,10 +67,13 @@ class ExportScope:
         """Part of a file name that says what the export holds."""
         parts = []
         if self.file_key:
-            stem = self.file_key.split(".")[0] or self.file_key
-            safe = _safe(stem)
-            if safe != stem:  # two files must not end up with one name ("maloja_x", "x")
-                safe += "_" + hashlib.sha256(self.file_key.encode()).hexdigest()[:8]
+            key = self.file_key
+            safe = _safe(key.removesuffix(".json"))
+            # Two files must never share a name ("maloja_x.json" and "x.json", "a.2024.json" and
+            # "a.2025.json", "x.json" and "x.json (1a2b3c4d)", or "library.json" and the whole
+            # library): the name alone only when it maps back to exactly this key.
+            if key != f"{safe}.json" or safe == "library":
+                safe += "_" + hashlib.sha256(key.encode()).hexdigest()[:8]
             parts.append(safe)
         if self.since or self.until:
             parts.append(f"{_compact(self.since) or 'start'}-{_compact(self.until) or 'end'}")
@@ -103,7 +106,7 @@ def _safe(text: str) -> str:
     """Only letters, digits, ``-`` and ``_``, and no other importer's name part in any case."""
     safe = re.sub(r"[^A-Za-z0-9-]+", "_", text)
     while _EARLIER_NAMES.search(safe):  # removing one may join the halves of another
-        safe = _EARLIER_NAMES.sub("", safe)
+        safe = re.sub(r"_{2,}", "_", _EARLIER_NAMES.sub("", safe))
     return re.sub(r"_{2,}", "_", safe).strip("_-")
 
 
@@ -117,12 +120,15 @@ def koito_reads_name(name: str) -> bool:
     return KOITO_NAME in name and not any(part in name for part in EARLIER_IMPORTER_NAMES)
 
 
-def resolve_target(out: Path, default_name: str) -> Path:
-    """``out`` itself, or ``out/default_name`` when ``out`` is a folder."""
+def resolve_target(out: str | Path, default_name: str) -> Path:
+    """``out`` itself, or ``out/default_name`` when ``out`` is a folder; ``out`` given as text
+    ending in a separator (``./out/``) must be a folder that exists."""
+    as_folder = isinstance(out, str) and out.endswith(("/", os.sep))
+    out = Path(out).expanduser().absolute()
     if out.is_dir():
         return out / default_name
-    if str(out).endswith(os.sep):
-        raise ExportTargetError(f"cannot write {out}: no such folder")
+    if as_folder:
+        raise ExportTargetError(f"cannot write {out}/: no such folder")
     if not out.parent.is_dir():
         raise ExportTargetError(f"cannot write {out}: no such folder {out.parent}")
     return out
@@ -185,19 +191,29 @@ _CLOCK = tuple(
 
 
 class _Days:
-    """``YYYY-MM-DDT`` of a unix day number, remembered (a history spans a few thousand days)."""
+    """``YYYY-MM-DDT`` of a unix day number, remembered (a history spans a few thousand days);
+    None outside years 1–9999, which RFC 3339 cannot write (Koito then rejects the whole file)."""
 
     def __init__(self) -> None:
-        self._days: dict[int, bytes] = {}
+        self._days: dict[int, bytes | None] = {}
 
-    def __call__(self, day: int) -> bytes:
-        prefix = self._days.get(day)
-        if prefix is None:
-            if len(self._days) > 100_000:
-                self._days.clear()
-            prefix = time.strftime("%Y-%m-%dT", time.gmtime(day * 86_400)).encode()
-            self._days[day] = prefix
+    def __call__(self, day: int) -> bytes | None:
+        if day in self._days:
+            return self._days[day]
+        if len(self._days) > 100_000:
+            self._days.clear()
+        try:
+            moment = _EPOCH + timedelta(days=day)
+        except OverflowError:
+            prefix = None
+        else:
+            prefix = f"{moment.year:04}-{moment.month:02}-{moment.day:02}T".encode()
+        self._days[day] = prefix
         return prefix
+
+
+_EPOCH = date(1970, 1, 1)
+TIME_OUT_OF_RANGE = "time_out_of_range"
 
 
 def recorded_file_id(conn: psycopg.Connection, file_key: str) -> int:
@@ -284,6 +300,9 @@ def write_listens(
             if seconds // 86_400 != day:  # listens come in time order: days change rarely
                 day = seconds // 86_400
                 prefix = days(day)
+            if prefix is None:
+                skipped[TIME_OUT_OF_RANGE] += 1
+                continue
             parts += (
                 b',\n{"listened_at":"',
                 prefix,
@@ -308,7 +327,7 @@ def _pages(cursor: psycopg.Cursor) -> Iterator[list[tuple[int, int, str]]]:
 
 def write_export(
     url_or_conn: str | psycopg.Connection,
-    out: Path,
+    out: str | Path,
     scope: ExportScope = ExportScope(),
     *,
     exported_at: datetime | None = None,

@@ -44,13 +44,14 @@ def test_export_to_a_folder_by_window_and_by_file(db_url, settings, tmp_path: Pa
     assert koito_importer_problems(load(written)) == []
 
     # a bare --until date takes in its whole day; the listens are on 2023-11-14 (UTC)
-    window = run_cli(
-        "export", str(out / "koito_window.json"), "--since", "2023-11-14T22:20:00Z",
-        "--until", "2023-11-14", env=env,
-    )  # fmt: skip
-    assert window.returncode == 0, window.stderr
-    assert "koito_window.json: 5 listens" in window.stdout
-    assert len(load(out / "koito_window.json")["listens"]) == 5
+    for until in ("2023-11-14", "20231114"):
+        window = run_cli(
+            "export", str(out / "koito_window.json"), "--since", "2023-11-14T22:20:00Z",
+            "--until", until, env=env,
+        )  # fmt: skip
+        assert window.returncode == 0, window.stderr
+        assert "koito_window.json: 5 listens" in window.stdout
+        assert len(load(out / "koito_window.json")["listens"]) == 5
 
     by_file = run_cli("export", str(out), "--file", str(path), "--json", env=env)
     assert by_file.returncode == 0, by_file.stderr
@@ -72,6 +73,10 @@ def test_errors_are_one_line_with_their_exit_code_and_leave_nothing(db_url, tmp_
     unwritable = run_cli("export", str(blocker / "koito.json"), env=env)
     assert unwritable.returncode == 1
     assert "cannot write" in one_line(unwritable) and "not_a_folder" in unwritable.stderr
+
+    missing_folder = run_cli("export", str(tmp_path / "out") + "/", env=env)
+    assert missing_folder.returncode == 1
+    assert "no such folder" in one_line(missing_folder)
 
     unknown = run_cli("export", str(tmp_path), "--file", "never_imported.json", env=env)
     assert unknown.returncode == 1

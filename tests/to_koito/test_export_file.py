@@ -212,6 +212,26 @@ def test_what_koitos_importer_trips_on_is_repaired_or_skipped_and_counted(conn, 
     }
 
 
+def test_a_time_rfc_3339_cannot_write_leaves_its_listen_out(conn, tmp_path):
+    # Koito stores what a client sends (seconds sent as milliseconds land in year 55840); one
+    # such time in the file would make Koito's importer reject the whole file.
+    ids = _break_entities(conn)
+    conn.execute(
+        "UPDATE listens SET listened_at = '0500-01-01T00:00:00Z' WHERE track_id = %s",
+        (ids["twice"],),
+    )
+    conn.execute(
+        "UPDATE listens SET listened_at = to_timestamp(1700000000000) WHERE track_id = %s",
+        (ids["unmarked"],),
+    )
+    result = write_export(conn, tmp_path / "koito_years.json")
+    document = load(result.path)
+    assert koito_importer_problems(document) == []
+    times = sorted(listen["listened_at"] for listen in document["listens"])
+    assert times[0] == "0500-01-01T00:00:00Z" and len(times) == 3
+    assert result.skipped["time_out_of_range"] == 1
+
+
 def test_a_time_window_is_inclusive_at_both_ends(db_url, settings, tmp_path):
     _import_samples(db_url, tmp_path / "in", settings)
     since = datetime(2023, 11, 14, 22, 18, 20, tzinfo=UTC)  # the second listen of the Maloja file
@@ -336,6 +356,27 @@ def test_file_names_koito_reads_and_never_another_importers():
     one, other = ExportScope(file_key="maloja_x.json"), ExportScope(file_key="x.json")
     assert one.label() != other.label() == "x"
     assert not koito_reads_name("koito_maloja.json")
+    # removing one importer's name must not join the halves of another
+    assert koito_reads_name(koito_file_name("Streaming_maloja_History_Audio"))
+    joined = ExportScope(file_key="Streaming_Streaming_maloja_History_Audio_History_Audio.json")
+    assert koito_reads_name(koito_file_name(joined.label()))
+
+
+def test_every_import_file_gets_its_own_export_name():
+    keys = [
+        "x.json",
+        "x",
+        "x.json (1a2b3c4d)",  # a second file named x.json
+        "scrobbles.2024.json",
+        "scrobbles.2025.json",
+        "maloja_x.json",
+        "library.json",
+        "Library.json",
+    ]
+    names = [koito_file_name(ExportScope(file_key=key).label()) for key in keys]
+    assert len(set(names)) == len(keys), names
+    assert koito_file_name(ExportScope().label()) not in names  # the whole library's
+    assert all(koito_reads_name(name) for name in names)
 
 
 def test_an_unwritable_target_is_a_clear_error_and_leaves_nothing(db_url, tmp_path):
