@@ -19,6 +19,7 @@ import psycopg
 
 from koito_assets.db.sql_files import sql_text
 from koito_assets.db.users import IMPORT_USER_ID
+from koito_assets.to_koito.export_entities import GO_SPACE
 from koito_assets.to_koito.export_file import recorded_file_id
 
 FOLDER = "to_koito"
@@ -36,7 +37,7 @@ class Selection:
 
 
 def _blank(text: str | None) -> bool:
-    return text is None or not text.strip()
+    return text is None or not text.strip(GO_SPACE)
 
 
 def _copy_rows(pg: psycopg.Connection, name: str, types: list[str]) -> Iterator[tuple[object, ...]]:
@@ -56,9 +57,9 @@ def _insert(conn: sqlite3.Connection, statement: str, rows: Iterable[tuple[objec
 
 
 def _aliases(rows: Iterable[tuple[object, ...]]) -> Iterator[tuple[object, str]]:
-    """Aliases as Koito saves them on creation: trimmed, blanks left out."""
+    """Aliases as Koito saves them on creation: trimmed as Go trims, blanks left out."""
     for owner, alias in rows:
-        trimmed = str(alias).strip()
+        trimmed = str(alias).strip(GO_SPACE)
         if trimmed:
             yield owner, trimmed
 
@@ -135,7 +136,7 @@ def _load(pg: psycopg.Connection, conn: sqlite3.Connection, selection: Selection
             _aliases(_copy_rows(pg, "pg_release_aliases", ["int4", "text"])),
         )
         artists = (
-            (aid, mbid, image or None, None if _blank(name) else str(name).strip())
+            (aid, mbid, image or None, None if _blank(name) else str(name).strip(GO_SPACE))
             for aid, mbid, image, name in _copy_rows(
                 pg, "pg_artists", ["int4", "text", "text", "text"]
             )

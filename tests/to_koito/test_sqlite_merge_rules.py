@@ -450,3 +450,21 @@ def test_two_of_ours_on_one_koito_track_in_one_second_keep_the_first(
         (200, "second"),
     ]
     assert (report.counts.listens_added, report.listens_already_present) == (2, 1)
+
+
+def test_names_are_trimmed_as_koito_trims_them(db_url: str, conn: psycopg.Connection, tmp_path):
+    # Go's TrimSpace keeps the ASCII information separators (U+001C–U+001F); Python's strip()
+    # would not, and the merge would then miss the artist Koito holds and create another.
+    path = create_koito_db(tmp_path / "koito.db")
+    koito = connect(path)
+    koito.execute("INSERT INTO artists (id) VALUES (1)")
+    koito.execute(
+        "INSERT INTO artist_aliases (artist_id, alias, source, is_primary) "
+        "VALUES (1, 'Foo' || char(31), 'Canonical', 1)"
+    )
+    koito.close()
+    ours = Catalogue(conn)
+    foo = ours.artist("Foo\x1f")
+    ours.listen(ours.track("Song", ours.release("Record", [foo]), [foo]), 100)
+    report = merge_into_sqlite(db_url, path, backup=False)
+    assert (report.counts.artists_matched, report.counts.artists_created) == (1, 0)
