@@ -14,6 +14,26 @@ WHERE skip IS NULL
       WHERE ta.our_track = m_track.our_id AND a.name IS NULL
   );
 
+-- An artist Koito's importer would resolve to one listed before it on the same track is listed
+-- once, as our export file lists it (export_entities._same_to_koito): the same MBID, or, without
+-- an MBID, named by an alias of the other. Koito would otherwise create it again or fail.
+DELETE FROM m_track_artist
+WHERE EXISTS (
+    SELECT 1
+    FROM m_track_artist e
+    JOIN m_artist ea ON ea.our_id = e.our_artist
+    JOIN m_artist la ON la.our_id = m_track_artist.our_artist
+    WHERE e.our_track = m_track_artist.our_track
+      AND e.position < m_track_artist.position
+      AND CASE
+          WHEN ea.mbid IS NOT NULL AND la.mbid IS NOT NULL THEN ea.mbid = la.mbid
+          ELSE (la.mbid IS NULL AND EXISTS (
+                    SELECT 1 FROM m_artist_alias x WHERE x.our_id = ea.our_id AND x.alias = la.name))
+            OR (ea.mbid IS NULL AND EXISTS (
+                    SELECT 1 FROM m_artist_alias x WHERE x.our_id = la.our_id AND x.alias = ea.name))
+      END
+);
+
 -- Koito's importer reads an export in time order and creates an entity at the first listen that
 -- needs it, so "first" decides ids, which release a title lookup finds, and which track of ours
 -- gives a new track its aliases. A track's rank is the order of its first listen (ties: our id,

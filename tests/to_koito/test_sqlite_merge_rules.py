@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from koito_assets.to_koito.export_file import write_export as write_koito_export
 from koito_assets.to_koito.sqlite_merge import MergeReport, merge_into_sqlite
 from koito_assets.to_koito.sqlite_source import Selection
 from tests.to_koito.catalogue import Catalogue
@@ -468,3 +469,28 @@ def test_names_are_trimmed_as_koito_trims_them(db_url: str, conn: psycopg.Connec
     ours.listen(ours.track("Song", ours.release("Record", [foo]), [foo]), 100)
     report = merge_into_sqlite(db_url, path, backup=False)
     assert (report.counts.artists_matched, report.counts.artists_created) == (1, 0)
+
+
+def test_an_artist_named_by_an_earlier_ones_alias_is_credited_once(
+    db_url: str,
+    second_db_url: str,
+    conn: psycopg.Connection,
+    import_file: ImportFile,
+    tmp_path: Path,
+):
+    # Alpha's alias "Zed" is also the name of Zed, credited before it: Koito's importer would
+    # meet one artist twice on the listen, so the export file lists it once, and so must the merge.
+    ours = Catalogue(conn)
+    lead, zed = ours.artist("Primary"), ours.artist("Zed")
+    alpha = ours.artist("Alpha", aliases=["Zed"])
+    album = ours.release("Record", [lead])
+    ours.listen(ours.track("Trio", album, [lead, zed, alpha]), 100)
+    # the project's own export file, in credit order (the oracle writer lists by name)
+    (tmp_path / "out").mkdir()
+    exported = write_koito_export(db_url, tmp_path / "out" / "koito_export.json")
+    assert exported.repaired["repeated_artist"] == 1
+    import_file(exported.path, second_db_url)
+    path = create_koito_db(tmp_path / "koito.db")
+    merge_into_sqlite(db_url, path, backup=False)
+    assert differences(catalogue_of_postgres(second_db_url), catalogue_of_sqlite(path)) == []
+    assert track_artists(path, "Trio") == [("Primary", 1), ("Zed", 0)]
