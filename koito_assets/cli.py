@@ -166,13 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write a Koito export file that a running Koito >= 0.3 imports from its import/ folder",
     )
     export.add_argument("out", metavar="OUT", help="the file, or a folder to name it in")
-    export.add_argument(
-        "--since", type=_time_bound(False), help="first moment (ISO 8601, UTC by default)"
-    )
-    export.add_argument(
-        "--until", type=_time_bound(True), help="last moment, inclusive (a date: its whole day)"
-    )
-    export.add_argument("--file", metavar="NAME", help="only the listens this import file added")
+    _add_listen_selection(export)
     export.add_argument("--json", action="store_true", help="print one JSON object")
     merge = add(
         "merge-into-sqlite",
@@ -180,18 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
         "merge what we imported into a Koito >= 0.3 SQLite database (stop Koito first)",
     )
     merge.add_argument("koito_db", metavar="KOITO_DB", help="Koito's database file, koito.db")
-    merge.add_argument(
-        "--since", type=_time_bound(False), help="first moment (ISO 8601, UTC by default)"
-    )
-    merge.add_argument(
-        "--until", type=_time_bound(True), help="last moment, inclusive (a date: its whole day)"
-    )
-    merge.add_argument("--file", metavar="NAME", help="only the listens this import file added")
+    _add_listen_selection(merge)
     merge.add_argument(
         "--no-backup", action="store_true", help="skip the backup koito.db.before-import-<time>"
     )
     merge.add_argument("--json", action="store_true", help="print the report as one JSON object")
     return parser
+
+
+def _add_listen_selection(parser: argparse.ArgumentParser) -> None:
+    """--since / --until / --file: which of our listens an export or a merge takes."""
+    parser.add_argument(
+        "--since", type=_time_bound(False), help="first moment (ISO 8601, UTC by default)"
+    )
+    parser.add_argument(
+        "--until", type=_time_bound(True), help="last moment, inclusive (a date: its whole day)"
+    )
+    parser.add_argument("--file", metavar="NAME", help="only the listens this import file added")
 
 
 def _time_bound(end_of_day: bool):
