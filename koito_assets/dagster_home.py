@@ -128,14 +128,21 @@ def ensure_dagster_database(koito_url: str) -> None:
         conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (creating,)
         )
+        # One process at a time decides: two renames racing to one name can both pass
+        # PostgreSQL's own existence check, and the loser then fails on the catalogue's index.
+        conn.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (name,))
         try:
-            conn.execute(
-                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                statement = sql.SQL("DROP DATABASE {} WITH (FORCE)").format(  # another was first
+                    sql.Identifier(creating)
+                )
+            else:
+                statement = sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
                     sql.Identifier(creating), sql.Identifier(name)
                 )
-            )
-        except psycopg.errors.DuplicateDatabase:  # another process finished first
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(creating)))
+            conn.execute(statement)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (name,))
 
 
 def prepare_dagster_home(settings: Settings, koito_url: str) -> tuple[Path, dict[str, str]]:

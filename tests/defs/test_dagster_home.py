@@ -83,3 +83,26 @@ def test_dagsters_database_appears_whole_and_a_killed_creation_is_cleared(db_url
     with psycopg.connect(**info) as conn:
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables")}
     assert {"runs", "event_logs", "jobs", "alembic_version"} <= tables
+
+
+def test_first_starts_at_once_all_find_one_whole_database(db_url: str):
+    # Several processes starting on a fresh database each build Dagster's tables and then rename
+    # them into place: one rename wins, the others give theirs up, none fails.
+    import psycopg
+
+    from koito_assets.dagster_home import dagster_database_name
+
+    code = (
+        "import sys; from koito_assets.dagster_home import ensure_dagster_database; "
+        "ensure_dagster_database(sys.argv[1])"
+    )
+    starts = [
+        subprocess.Popen([sys.executable, "-c", code, db_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    errors = [start.communicate(timeout=120)[1] for start in starts]
+    assert [start.returncode for start in starts] == [0, 0, 0, 0], errors
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        names = {r[0] for r in conn.execute("SELECT datname FROM pg_database")}
+    assert dagster_database_name(db_url) in names
+    assert not any(n.startswith("dagster_creating_") for n in names)
